@@ -1,0 +1,125 @@
+"""TensorFlow / Keras 3 backend: ``from d2l_bn import tensorflow as d2l``.
+
+Keras layers such as ``BatchNormalization`` behave as in training only when they are
+called with ``training=True``. The trainer below passes ``training=True`` for every SGD
+step and ``training=False`` for validation, explicitly (an earlier edition of the book
+left it out, so its BN layers never left inference mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Quieten TensorFlow's C++ start-up banner (CPU-feature and oneDNN notices) before import.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+from .board import ProgressBoard  # noqa: E402
+from .data import DatasetError, FashionMNISTBase, smoke_mode  # noqa: E402
+from .loop import FitResult, TrainerBase  # noqa: E402
+
+__all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
+           "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy (which shuffles the data), TensorFlow and Keras."""
+    keras.utils.set_random_seed(seed)
+
+
+def try_gpu(i: int = 0) -> str:
+    """Device string of GPU ``i`` if it exists, else the CPU."""
+    return f"/GPU:{i}" if len(tf.config.list_physical_devices("GPU")) > i else "/CPU:0"
+
+
+class FashionMNIST(FashionMNISTBase):
+    """Fashion-MNIST minibatches as TensorFlow tensors: images (N, H, W, 1), labels int64."""
+
+    channels_last = True
+
+    def to_tensor(self, array: np.ndarray) -> tf.Tensor:
+        return tf.convert_to_tensor(array)
+
+
+def init_cnn(model: keras.Model) -> None:
+    """Xavier-uniform kernels and zero biases for every built convolution and dense layer."""
+    xavier = keras.initializers.GlorotUniform()
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and layer.built:
+            layer.kernel.assign(xavier(layer.kernel.shape))
+            if layer.bias is not None:
+                layer.bias.assign(tf.zeros_like(layer.bias))
+
+
+class Classifier(keras.Model):
+    """Base for classification models: subclasses set ``self.net`` (or override call)."""
+
+    def __init__(self, lr: float = 0.1):
+        super().__init__()
+        self.lr = lr
+
+    def call(self, X: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        return self.net(X, training=training)
+
+    def cross_entropy(self, y_hat: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """The loss: mean softmax cross-entropy of logits ``y_hat`` against labels ``y``."""
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=y_hat))
+
+    def accuracy(self, y_hat: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """Fraction of rows whose largest logit is the true label."""
+        return tf.reduce_mean(tf.cast(tf.argmax(y_hat, axis=1) == y, tf.float32))
+
+    def training_step(self, X: tf.Tensor, y: tf.Tensor):
+        """(loss, accuracy) on a batch, with the model called with ``training=True``."""
+        y_hat = self(X, training=True)
+        return self.cross_entropy(y_hat, y), self.accuracy(y_hat, y)
+
+    def validation_step(self, X: tf.Tensor, y: tf.Tensor):
+        """(loss, accuracy) on a batch, with the model called with ``training=False``."""
+        y_hat = self(X, training=False)
+        return self.cross_entropy(y_hat, y), self.accuracy(y_hat, y)
+
+    def configure_optimizers(self) -> keras.optimizers.Optimizer:
+        return keras.optimizers.SGD(learning_rate=self.lr)
+
+
+class Trainer(TrainerBase):
+    """Plain minibatch SGD with compiled (``tf.function``) training and validation steps."""
+
+    def prepare(self, model: Classifier, data: FashionMNIST) -> None:
+        self.device = try_gpu()
+        if not model.built or not getattr(model, "_d2l_initialized", False):
+            X, _ = next(data.val_dataloader())
+            model(X[:2], training=False)  # creates the weights, changes nothing else
+            init_cnn(model)
+            model._d2l_initialized = True
+        self.optimizer = model.configure_optimizers()
+        self.optimizer.build(model.trainable_variables)
+
+        @tf.function
+        def sgd_step(X, y):
+            with tf.GradientTape() as tape:
+                loss, acc = model.training_step(X, y)
+            grads = tape.gradient(loss, model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss, acc
+
+        self._sgd_step = sgd_step
+        self._eval_step = tf.function(model.validation_step)
+
+    def train_step(self, model, X, y):
+        with tf.device(self.device):
+            loss, acc = self._sgd_step(X, y)
+        return float(loss), float(acc) * int(y.shape[0])
+
+    def eval_step(self, model, X, y):
+        with tf.device(self.device):
+            loss, acc = self._eval_step(X, y)
+        return float(loss), float(acc) * int(y.shape[0])
+
+    def device_name(self) -> str:
+        return self.device
