@@ -1,0 +1,70 @@
+"""Run the multi-framework source notebook for one framework.
+
+In the source notebook every framework-specific code cell starts with a cell magic::
+
+    %%tab pytorch
+    import torch
+
+After ``tab.select("pytorch")`` (or with ``D2L_BN_FRAMEWORK=pytorch`` in the environment
+and ``tab.select()``), cells for the chosen framework run and the others are skipped
+with a one-line note. ``tab.chooser()`` offers the same choice as a widget.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import FRAMEWORKS
+
+FRAMEWORK_ENV = "D2L_BN_FRAMEWORK"
+DEFAULT = "pytorch"
+_selected: str | None = None
+
+
+def _check(framework: str) -> str:
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"Unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}.")
+    return framework
+
+
+def selected(*frameworks: str) -> bool | str:
+    """With arguments: is the chosen framework among them? Without: the chosen name."""
+    current = _selected or _check(os.environ.get(FRAMEWORK_ENV, DEFAULT))
+    if not frameworks:
+        return current
+    return current in {_check(f) for f in frameworks}
+
+
+def _tab_magic(line: str, cell: str) -> None:
+    wanted = line.split()
+    if not wanted:
+        raise ValueError("%%tab needs framework names, e.g. `%%tab pytorch`.")
+    if selected(*wanted):
+        from IPython import get_ipython
+
+        get_ipython().run_cell(cell, store_history=False)
+    else:
+        print(f"(skipped: a {'/'.join(wanted)} cell; this notebook runs {selected()})")
+
+
+def select(framework: str | None = None) -> str:
+    """Choose the framework (default: ``$D2L_BN_FRAMEWORK`` or pytorch) and enable ``%%tab``."""
+    global _selected
+    _selected = _check(framework or os.environ.get(FRAMEWORK_ENV, DEFAULT))
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.register_magic_function(_tab_magic, magic_kind="cell", magic_name="tab")
+    others = ", ".join(f for f in FRAMEWORKS if f != _selected)
+    print(f"Running the {_selected} cells; cells for {others} are skipped.")
+    return _selected
+
+
+def chooser():
+    """A toggle widget that calls ``select`` (rerun the cells below after switching)."""
+    import ipywidgets
+
+    buttons = ipywidgets.ToggleButtons(options=list(FRAMEWORKS), value=selected())
+    buttons.observe(lambda change: select(change["new"]), names="value")
+    return buttons

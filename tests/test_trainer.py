@@ -1,0 +1,132 @@
+"""Trainer, data loaders, modes and smoke mode, in every framework (real data, smoke subset)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from d2l_bn.board import ProgressBoard
+
+
+def tiny_model(framework: str, d2l, lr: float, with_bn: bool):
+    """A small MLP (optionally with a built-in BN layer); returns (model, moving-mean getter)."""
+    if framework == "pytorch":
+        from torch import nn
+        layers = [nn.Flatten(), nn.Linear(784, 32)]
+        bn = nn.BatchNorm1d(32)
+        layers += [bn] if with_bn else []
+        net = nn.Sequential(*layers, nn.ReLU(), nn.Linear(32, 10))
+        get = lambda: bn.running_mean.detach().cpu().numpy().copy()  # noqa: E731
+    elif framework == "tensorflow":
+        import keras
+        bn = keras.layers.BatchNormalization()
+        net = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(32)]
+                               + ([bn] if with_bn else [])
+                               + [keras.layers.ReLU(), keras.layers.Dense(10)])
+        get = lambda: bn.moving_mean.numpy().copy()  # noqa: E731
+    else:
+        from mxnet.gluon import nn
+        bn = nn.BatchNorm()
+        net = nn.Sequential()
+        net.add(nn.Dense(32))
+        if with_bn:
+            net.add(bn)
+        net.add(nn.Activation("relu"), nn.Dense(10))
+        get = lambda: bn.running_mean.data().asnumpy().copy()  # noqa: E731
+
+    class Tiny(d2l.Classifier):
+        def __init__(self):
+            super().__init__(lr)
+            self.net = net
+
+    return Tiny(), get
+
+
+def test_loaders_layout_types_and_shuffling(framework, d2l, smoke):
+    data = d2l.FashionMNIST(batch_size=100)
+    assert (data.num_train, data.num_val) == (1024, 512)
+    X, y = next(iter(data.train_dataloader()))
+    expected = (100, 28, 28, 1) if framework == "tensorflow" else (100, 1, 28, 28)
+    assert tuple(X.shape) == expected and tuple(y.shape) == (100,)
+    X = np.asarray(X.asnumpy() if hasattr(X, "asnumpy") else X)
+    assert X.dtype == np.float32 and 0.0 <= X.min() and X.max() <= 1.0
+    first = [np.asarray(b[1].asnumpy() if hasattr(b[1], "asnumpy") else b[1])
+             for b in data.train_dataloader()]
+    second = [np.asarray(b[1].asnumpy() if hasattr(b[1], "asnumpy") else b[1])
+              for b in data.train_dataloader()]
+    assert sum(len(b) for b in first) == 1024 and len(first[-1]) == 24
+    assert not np.array_equal(np.concatenate(first), np.concatenate(second))
+    val1 = [np.asarray(b[1].asnumpy() if hasattr(b[1], "asnumpy") else b[1])
+            for b in data.val_dataloader()]
+    assert sum(len(b) for b in val1) == 512
+    assert data.text_labels([0, 9]) == ["t-shirt", "ankle boot"]
+
+
+def test_resize_gives_requested_size(framework, d2l, smoke):
+    data = d2l.FashionMNIST(batch_size=8, resize=(32, 32))
+    X, _ = next(iter(data.val_dataloader()))
+    assert tuple(X.shape) == ((8, 32, 32, 1) if framework == "tensorflow" else (8, 1, 32, 32))
+
+
+def test_smoke_mode_shrinks_the_run(d2l, smoke):
+    assert d2l.smoke_mode()
+    assert d2l.Trainer(max_epochs=10).max_epochs == 1
+    data = d2l.FashionMNIST(batch_size=128)
+    assert data.num_train == 1024 and data.num_val == 512
+
+
+def test_full_mode_keeps_the_run(d2l, monkeypatch):
+    monkeypatch.delenv("D2L_BN_SMOKE", raising=False)
+    assert d2l.Trainer(max_epochs=10).max_epochs == 10
+
+
+def test_training_lowers_the_loss(framework, d2l, smoke, capsys):
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=64)
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False)
+    trainer = d2l.Trainer(max_epochs=1)
+    result = trainer.fit(model, data)
+    xs, losses = trainer.board.series["train_loss"]
+    assert len(losses) >= 4 and losses[-1] < 0.75 * losses[0]
+    assert result.val_acc > 0.5 and not result.diverged
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("epochs 1 | train loss") and "examples/sec" in line
+    assert result.device in line
+
+
+def test_bn_enters_training_mode_and_validation_does_not_touch_it(framework, d2l, smoke):
+    """Guards against the old TensorFlow bug: BN layers never left inference mode."""
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=64)
+    model, moving_mean = tiny_model(framework, d2l, lr=0.1, with_bn=True)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.prepare(model, data)
+    before = moving_mean()
+    X, y = next(iter(data.train_dataloader()))
+    trainer.train_step(model, X, y)
+    after_step = moving_mean()
+    assert np.abs(after_step - before).max() > 1e-4
+    trainer._validate(model, data)
+    np.testing.assert_array_equal(moving_mean(), after_step)
+
+
+def test_divergence_stops_the_run_cleanly(framework, d2l, smoke, capsys):
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=64)
+    model, _ = tiny_model(framework, d2l, lr=1e38, with_bn=False)
+    result = d2l.Trainer(max_epochs=3).fit(model, data)
+    assert result.diverged and "diverged" in result.message
+    assert result.epochs == 0 and math.isnan(result.val_acc)
+    assert "learning rate" in capsys.readouterr().out
+
+
+def test_board_renders_headless(tmp_path):
+    board = ProgressBoard(title="t", live=False)
+    for x in range(1, 4):
+        board.draw(x, 1 / x, "train_loss")
+        board.draw(x, 0.5 + x / 10, "val_acc")
+    path = tmp_path / "curves.png"
+    board.save(path)
+    assert path.stat().st_size > 5000
