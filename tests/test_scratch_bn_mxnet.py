@@ -9,15 +9,14 @@ during the *backward* pass (a training-mode forward alone leaves them unchanged)
 import sys
 from pathlib import Path
 
+import numpy as onp
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+from chapter_code import load
 
-import numpy as onp  # noqa: E402
-import pytest  # noqa: E402
-
-from chapter_code import load  # noqa: E402
-
-ch = load("mxnet")  # imports d2l_bn.mxnet first (numpy.bool shim), then MXNet
-from mxnet import autograd, gluon, nd  # noqa: E402
+ch = load("mxnet")  # its imports cell loads d2l_bn.mxnet (numpy.bool shim) before MXNet
+from mxnet import autograd, gluon, nd
 
 # Tolerances on max |difference| in float32, with the data below (values of size ~1-10).
 # Measured over 20 seeds and shapes (16, 7), (8, 3, 4, 4), (4, 5, 6, 6), 5 steps each:
@@ -166,9 +165,8 @@ def test_other_ranks_raise(rank, training):
 def test_2d_batch_of_one_raises_in_training():
     layer = ch.BatchNorm(7, 2)
     layer.initialize()
-    with autograd.record():
-        with pytest.raises(ValueError, match="more than one value per channel"):
-            layer(nd.ones((1, 7)))
+    with autograd.record(), pytest.raises(ValueError, match="more than one value per channel"):
+        layer(nd.ones((1, 7)))
     assert untouched(layer)
 
 

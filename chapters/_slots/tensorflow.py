@@ -46,7 +46,7 @@ class BatchNorm(keras.layers.Layer):
                              f"(input (N, H, W, C)), got {num_dims}.")
         # (1, C) or (1, 1, 1, C): broadcasts over everything but the feature axis
         self.param_shape = (1, num_features) if num_dims == 2 else (1, 1, 1, num_features)
-        self.eps, self.momentum = 1e-5, 0.1
+        self.eps, self.momentum = 1e-3, 0.1
 
     def build(self, input_shape):
         # Learned by SGD: the scale gamma and the shift beta
