@@ -19,6 +19,7 @@ import hashlib
 import os
 import sys
 import time
+import types
 from pathlib import Path
 
 from . import BACKEND_MODULES, FRAMEWORKS
@@ -167,6 +168,27 @@ def execute(path: Path, timeout: int | None = None) -> float:
                                     "date": time.strftime("%Y-%m-%d")}
     nbformat.write(nb, path)
     return seconds
+
+
+DEFINITIONS_TAG = "definitions"
+
+
+def load_definitions(framework: str, source: str = "batch_norm") -> types.ModuleType:
+    """The chapter's definitions (cells tagged ``definitions``) as a module, for tests.
+
+    The lesson's code lives in the notebook, not in the package; tests and benchmarks
+    import it from the generated per-framework notebook this way, so they check exactly
+    the code that readers run.
+    """
+    import nbformat
+
+    path = target(CHAPTERS / f"{source}.md", framework)
+    module = types.ModuleType(f"{source}_{framework}")
+    module.__file__ = str(path)
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and DEFINITIONS_TAG in cell.metadata.get("tags", []):
+            exec(compile(cell.source, f"{path}#{cell.id}", "exec"), module.__dict__)
+    return module
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ during the *backward* pass (a training-mode forward alone leaves them unchanged)
 import sys
 from pathlib import Path
 
-import numpy as onp
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,7 +30,7 @@ SHAPES = [pytest.param((16, 7), id="2d"), pytest.param((8, 3, 4, 4), id="4d")]
 
 
 def max_diff(a, b):
-    return float(onp.abs(a.asnumpy().ravel() - b.asnumpy().ravel()).max())
+    return float(np.abs(a.asnumpy().ravel() - b.asnumpy().ravel()).max())
 
 
 def as_nd(array):
@@ -69,7 +69,7 @@ def untouched(layer):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_agrees_with_gluon(shape):
-    rng = onp.random.default_rng(0)
+    rng = np.random.default_rng(0)
     ours, ref = make_pair(shape[1], len(shape), rng)
     weights = as_nd(rng.normal(size=shape))  # loss = sum(Y * weights): non-trivial grads
     for _ in range(STEPS):
@@ -88,12 +88,12 @@ def test_agrees_with_gluon(shape):
         assert max_diff(ours.gamma.grad(), ref.gamma.grad()) <= TOL_GRAD_PARAM
         assert max_diff(ours.beta.grad(), ref.beta.grad()) <= TOL_GRAD_PARAM
         for a, b in zip(stats(ours), stats(ref)):
-            assert onp.abs(a - b).max() <= TOL_STATS
+            assert np.abs(a - b).max() <= TOL_STATS
     X = as_nd(rng.normal(2, 3, size=shape))
     before = stats(ours)
     assert max_diff(ours(X), ref(X)) <= TOL_OUTPUT  # outside record(): prediction mode
     for a, b in zip(before, stats(ours)):
-        assert onp.array_equal(a, b)
+        assert np.array_equal(a, b)
 
 
 def test_gluon_conventions():
@@ -113,7 +113,7 @@ def test_gluon_conventions():
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_function_normalizes_with_biased_variance(shape):
-    rng = onp.random.default_rng(1)
+    rng = np.random.default_rng(1)
     x = rng.normal(2, 3, size=shape).astype("float32")
     C = shape[1]
     pshape = (1, C) if len(shape) == 2 else (1, C, 1, 1)
@@ -122,29 +122,29 @@ def test_function_normalizes_with_biased_variance(shape):
     with autograd.train_mode():
         Y, mean, var = ch.batch_norm(as_nd(x), ones, zeros, zeros, ones, eps=1e-5,
                                      momentum=0.1)
-    expected = (x - x.mean(axis=axes, keepdims=True)) / onp.sqrt(
+    expected = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(
         x.var(axis=axes, keepdims=True) + 1e-5)
-    assert onp.abs(Y.asnumpy() - expected).max() <= TOL_OUTPUT
-    assert onp.allclose(mean.asnumpy(), 0.1 * x.mean(axis=axes, keepdims=True), atol=1e-6)
-    assert onp.allclose(var.asnumpy(), 0.9 + 0.1 * x.var(axis=axes, keepdims=True),
+    assert np.abs(Y.asnumpy() - expected).max() <= TOL_OUTPUT
+    assert np.allclose(mean.asnumpy(), 0.1 * x.mean(axis=axes, keepdims=True), atol=1e-6)
+    assert np.allclose(var.asnumpy(), 0.9 + 0.1 * x.var(axis=axes, keepdims=True),
                         atol=TOL_STATS)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_mode_comes_from_is_training_not_recording(shape):
-    rng = onp.random.default_rng(2)
+    rng = np.random.default_rng(2)
     layer = ch.BatchNorm(shape[1], len(shape))
     layer.initialize()
     X = as_nd(rng.normal(2, 3, size=shape))
     with autograd.record(train_mode=False):  # recording, but prediction mode
         Y = layer(X)
     # Prediction with fresh statistics (mean 0, var 1): Y = X / sqrt(1 + eps).
-    assert max_diff(Y, X / onp.sqrt(1 + 1e-5)) <= TOL_OUTPUT
+    assert max_diff(Y, X / np.sqrt(1 + 1e-5)) <= TOL_OUTPUT
     assert untouched(layer)
     with autograd.train_mode():  # training mode without recording
         Y = layer(X)
     axes = 0 if len(shape) == 2 else (0, 2, 3)
-    assert onp.allclose(Y.asnumpy().mean(axis=axes), 0, atol=1e-5)
+    assert np.allclose(Y.asnumpy().mean(axis=axes), 0, atol=1e-5)
     assert not untouched(layer)
 
 
@@ -173,21 +173,21 @@ def test_2d_batch_of_one_raises_in_training():
 def test_2d_batch_of_one_works_in_prediction():
     layer = ch.BatchNorm(7, 2)
     layer.initialize()
-    X = as_nd(onp.arange(7, dtype="float32").reshape(1, 7))
+    X = as_nd(np.arange(7, dtype="float32").reshape(1, 7))
     Y = layer(X)  # outside record(): prediction mode
     assert Y.shape == (1, 7)
-    assert max_diff(Y, X / onp.sqrt(1 + 1e-5)) <= TOL_OUTPUT
+    assert max_diff(Y, X / np.sqrt(1 + 1e-5)) <= TOL_OUTPUT
 
 
 def test_4d_batch_of_one_works_in_training():
     layer = ch.BatchNorm(3, 4)
     layer.initialize()
-    X = as_nd(onp.random.default_rng(3).normal(size=(1, 3, 4, 4)))
+    X = as_nd(np.random.default_rng(3).normal(size=(1, 3, 4, 4)))
     with autograd.record():
         Y = layer(X)
     assert Y.shape == (1, 3, 4, 4)
-    assert onp.isfinite(Y.asnumpy()).all()
-    assert onp.allclose(Y.asnumpy().mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    assert np.isfinite(Y.asnumpy()).all()
+    assert np.allclose(Y.asnumpy().mean(axis=(0, 2, 3)), 0, atol=1e-5)
 
 
 @pytest.mark.parametrize("num_dims", [1, 3, 5])
@@ -198,7 +198,7 @@ def test_layer_rejects_num_dims(num_dims):
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_prediction_leaves_moving_stats_unchanged(shape):
-    rng = onp.random.default_rng(4)
+    rng = np.random.default_rng(4)
     layer = ch.BatchNorm(shape[1], len(shape))
     layer.initialize()
     for _ in range(2):  # move the statistics away from their initial values first
@@ -209,7 +209,7 @@ def test_prediction_leaves_moving_stats_unchanged(shape):
     with autograd.predict_mode():
         layer(as_nd(rng.normal(-5, 1, size=shape)))
     for a, b in zip(before, stats(layer)):
-        assert onp.array_equal(a, b)
+        assert np.array_equal(a, b)
 
 
 def test_parameter_shapes_and_initial_values():
@@ -219,18 +219,18 @@ def test_parameter_shapes_and_initial_values():
         params = (layer.gamma, layer.beta, layer.moving_mean, layer.moving_var)
         for param, value in zip(params, (1, 0, 0, 1)):
             assert param.shape == shape
-            assert onp.array_equal(param.data().asnumpy(), onp.full(shape, value))
+            assert np.array_equal(param.data().asnumpy(), np.full(shape, value))
         assert [p.grad_req for p in params] == ["write", "write", "null", "null"]
 
 
 @pytest.mark.parametrize("model_class", ["LeNetBNScratch", "LeNetBN"])
 def test_lenet_one_sgd_step(model_class):
-    """Xavier init keeps BN's own initializers; an SGD step never touches moving stats."""
+    """Xavier init keeps BN's own initializers; the SGD step leaves the moving stats alone."""
     from d2l_bn import mxnet as d2l
 
     model = getattr(ch, model_class)(lr=0.1)
     d2l.init_cnn(model)
-    rng = onp.random.default_rng(5)
+    rng = np.random.default_rng(5)
     X = as_nd(rng.uniform(size=(8, 1, 28, 28)))
     y = as_nd(rng.integers(0, 10, size=8))
     assert model(X).shape == (8, 10)  # prediction mode; completes deferred shapes
@@ -238,11 +238,15 @@ def test_lenet_one_sgd_step(model_class):
     assert len(bns) == 4
     for bn in bns:
         assert (bn.gamma.data().asnumpy() == 1).all()
+        assert (bn.beta.data().asnumpy() == 0).all()
+        assert untouched(bn)
     optimizer = model.configure_optimizers()
     with autograd.record():
         loss, _ = model.training_step(X, y)
-    loss.backward()
+    loss.backward()  # by now both kinds of layer have updated their running statistics
+    before = [stats(bn) for bn in bns]
     optimizer.step(1)
-    assert onp.isfinite(loss.asscalar())
-    if model_class == "LeNetBNScratch":
-        assert not untouched(model.net[1])  # updated by the forward pass
+    assert np.isfinite(loss.asscalar())
+    for bn, (mean, var) in zip(bns, before):
+        assert not untouched(bn)
+        assert np.array_equal(stats(bn)[0], mean) and np.array_equal(stats(bn)[1], var)

@@ -24,7 +24,7 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
     else:
         # Statistics per feature (2-D) or per channel over all locations (4-D).
         axes = 0 if X.ndim == 2 else (0, 2, 3)
-        if X.size // X.shape[1] == 1:
+        if X.size // X.shape[1] == 1:  # values per channel: N (2-D) or N * H * W (4-D)
             raise ValueError(f"batch_norm in training mode needs more than one value per "
                              f"channel to estimate a variance, got input of shape "
                              f"{X.shape}: every output would just be beta. Use a larger "
@@ -45,8 +45,8 @@ class BatchNorm(nn.Block):
 
     A plain Block, not a HybridBlock: it updates its running statistics in Python.
     """
-    def __init__(self, num_features, num_dims, eps=1e-5, momentum=0.1, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, num_features, num_dims, eps=1e-5, momentum=0.1):
+        super().__init__()
         if num_dims not in (2, 4):
             raise ValueError(f"num_dims must be 2 (after a dense layer) or 4 (after a "
                              f"convolution), got {num_dims}.")
@@ -68,6 +68,7 @@ class BatchNorm(nn.Block):
             X, self.gamma.data(ctx), self.beta.data(ctx), self.moving_mean.data(ctx),
             self.moving_var.data(ctx), eps=self.eps, momentum=self.momentum)
         if autograd.is_training():  # in prediction mode they came back unchanged
+            # set_data copies the new values into the Parameter (on every device).
             self.moving_mean.set_data(moving_mean)
             self.moving_var.set_data(moving_var)
         return Y
@@ -103,8 +104,10 @@ with autograd.train_mode():
 # %% slot=agreement
 d2l.set_seed(SEED)
 C = 3
-ours = BatchNorm(C, num_dims=4)  # momentum 0.1 = weight of the new batch statistic
-theirs = nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=C)  # 0.9 = weight of the old
+# Same rule, opposite naming: our momentum 0.1 weights the new batch statistic,
+# Gluon's momentum 0.9 weights the old running value.
+ours = BatchNorm(C, num_dims=4)
+theirs = nn.BatchNorm(momentum=0.9, epsilon=1e-5, in_channels=C)
 ours.initialize()
 theirs.initialize()
 # float32 tolerances. The running variance is ~3 here, where a few rounding steps
@@ -115,7 +118,7 @@ def max_diff(a, b):
     return float(np.abs(a.asnumpy().ravel() - b.asnumpy().ravel()).max())
 
 train_diff = 0.0
-for step in range(3):
+for _ in range(3):
     X = nd.random.normal(2, 3, shape=(8, C, 4, 4))
     with autograd.record():  # training mode
         Y_ours, Y_theirs = ours(X), theirs(X)
@@ -165,13 +168,15 @@ class LeNetBNScratch(d2l.Classifier):
     """LeNet with our BatchNorm after every convolution and hidden dense layer."""
     def __init__(self, lr=0.1):
         super().__init__(lr)
-        self.net = nn.Sequential()  # a plain Sequential: our BatchNorm is not hybridizable
+        self.net = nn.Sequential()  # not Hybrid: our BatchNorm is a plain Block
         self.net.add(
             nn.Conv2D(6, kernel_size=5, padding=2), BatchNorm(6, num_dims=4),
-            nn.Activation('sigmoid'), nn.AvgPool2D(pool_size=2, strides=2),  # (N, 6, 14, 14)
+            nn.Activation('sigmoid'),
+            nn.AvgPool2D(pool_size=2, strides=2),  # (N, 6, 14, 14)
             nn.Conv2D(16, kernel_size=5), BatchNorm(16, num_dims=4),
-            nn.Activation('sigmoid'), nn.AvgPool2D(pool_size=2, strides=2),  # (N, 16, 5, 5)
-            nn.Flatten(),                                                       # (N, 400)
+            nn.Activation('sigmoid'),
+            nn.AvgPool2D(pool_size=2, strides=2),  # (N, 16, 5, 5)
+            nn.Flatten(),                          # (N, 400)
             nn.Dense(120), BatchNorm(120, num_dims=2), nn.Activation('sigmoid'),
             nn.Dense(84), BatchNorm(84, num_dims=2), nn.Activation('sigmoid'),
             nn.Dense(10))

@@ -13,7 +13,7 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum, training)
         axes = [0, 1, 2]  # (N, H, W, C): per channel, over examples and locations
     else:
         raise ValueError(
-            f"batch_norm expects a 2-D input (N, features) or a 4-D input "
+            "batch_norm expects a 2-D input (N, features) or a 4-D input "
             f"(N, H, W, C), but got a {len(X.shape)}-D input of shape {tuple(X.shape)}.")
     if not training:
         # Prediction: use the running statistics collected during training, so the
@@ -42,11 +42,11 @@ class BatchNorm(keras.layers.Layer):
     def __init__(self, num_features, num_dims, **kwargs):
         super().__init__(**kwargs)
         if num_dims not in (2, 4):
-            raise ValueError(f"num_dims must be 2 (input (N, features)) or 4 "
+            raise ValueError("num_dims must be 2 (input (N, features)) or 4 "
                              f"(input (N, H, W, C)), got {num_dims}.")
         # (1, C) or (1, 1, 1, C): broadcasts over everything but the feature axis
         self.param_shape = (1, num_features) if num_dims == 2 else (1, 1, 1, num_features)
-        self.eps, self.momentum = 1e-3, 0.1
+        self.eps, self.momentum = 1e-5, 0.1
 
     def build(self, input_shape):
         # Learned by SGD: the scale gamma and the shift beta
@@ -121,22 +121,21 @@ for what, diff, tol in checks:
     print(f"{what:<18}max |diff| {diff:.1e}  within {tol:.0e}: {diff <= tol}")
 
 # %% slot=conventions
-layer = keras.layers.BatchNormalization()  # a fresh layer: read its defaults
-# One training step from moving_mean 0, moving_var 1 on a batch of 4 numbers with
-# mean 1, biased variance 2 (sum of squares / 4) and unbiased variance 8/3 (/ 3)
-X = tf.constant([[-1.0], [1.0], [1.0], [3.0]])
+layer = keras.layers.BatchNormalization()  # a fresh layer, to read its defaults
+# One training step from moving mean 0 and moving variance 1 on a batch of four numbers
+# with mean 1, biased variance 8 / 4 = 2 and unbiased variance 8 / 3 = 2.667
+X = tf.constant([[-1.0], [1.0], [1.0], [3.0]])  # (N, 1): one feature
 layer(X, training=True)
-new_mean = float(layer.moving_mean[0])  # (1 - w) * 0 + w * 1 = w, w = weight of the new
-w = new_mean
-stored_var = (float(layer.moving_variance[0]) - (1 - w) * 1.0) / w  # undo the averaging
-old_or_new = "old running value" if np.isclose(w, 1 - layer.momentum) else "new batch value"
-biased = "biased (/ n)" if np.isclose(stored_var, 2.0) else "unbiased (/ (n - 1))"
-print(f"moving mean after one step: {new_mean:.4f} = 1 - momentum ({layer.momentum})")
-print(f"batch variance it stored: {stored_var:.3f} (biased 2.000, unbiased 2.667)\n")
-print(f"{'layer':<27}{'momentum weights':<19}{'default momentum':<18}"
-      f"{'default eps':<13}running var")
-print(f"{'layers.BatchNormalization':<27}{old_or_new:<19}{layer.momentum:<18g}"
-      f"{layer.epsilon:<13g}{biased}")
+w = float(layer.moving_mean[0])  # (1 - w) * 0 + w * 1: w is the weight of the new value
+stored = (float(layer.moving_variance[0]) - (1 - w)) / w  # the variance it averaged in
+weighs = "old running value" if np.isclose(w, 1 - layer.momentum) else "new batch value"
+kind = "biased (/ n)" if np.isclose(stored, 2.0) else "unbiased (/ (n - 1))"
+print(f"weight of the new batch value: {w:.4f} (momentum = {layer.momentum:g})")
+print(f"batch variance it stored: {stored:.3f} (biased 2.000, unbiased 2.667)\n")
+print(f"{'layer':<27}{'momentum weighs the':<21}{'default momentum':<18}"
+      f"{'default eps':<13}running variance")
+print(f"{'layers.BatchNormalization':<27}{weighs:<21}{layer.momentum:<18g}"
+      f"{layer.epsilon:<13g}{kind}")
 
 # %% slot=lenet_scratch tags=definitions
 class LeNetBNScratch(d2l.Classifier):
@@ -168,8 +167,9 @@ scratch_result = trainer.fit(model, data)
 
 # %% slot=gamma_beta tags=nbval-ignore-output
 bn1 = model.net.layers[1]  # the BatchNorm after the first convolution
-print("gamma:", np.round(bn1.gamma.numpy().ravel(), 3))
-print("beta: ", np.round(bn1.beta.numpy().ravel(), 3))
+# (+ 0.0 turns a rounded -0.0 into 0.0)
+print("gamma:", np.round(bn1.gamma.numpy().ravel(), 3) + 0.0)
+print("beta: ", np.round(bn1.beta.numpy().ravel(), 3) + 0.0)
 
 # %% slot=lenet_concise tags=definitions
 class LeNetBN(d2l.Classifier):
