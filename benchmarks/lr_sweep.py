@@ -11,15 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from chapter_code import load  # noqa: E402
-
-from d2l_bn import BACKEND_MODULES  # noqa: E402
+from d2l_bn import BACKEND_MODULES
+from d2l_bn.notebooks import load_definitions as load
 
 SEED = 42
 

@@ -26,9 +26,9 @@ with warnings.catch_warnings():  # MXNet 1.9.1 imports modules deprecated in Pyt
     import mxnet as mx
     from mxnet import autograd, gluon
 
-from .board import ProgressBoard  # noqa: E402
-from .data import DatasetError, FashionMNISTBase, smoke_mode  # noqa: E402
-from .loop import FitResult, TrainerBase  # noqa: E402
+from .board import ProgressBoard
+from .data import DatasetError, FashionMNISTBase, smoke_mode
+from .loop import FitResult, TrainerBase
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]

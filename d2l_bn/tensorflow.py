@@ -8,18 +8,42 @@ left it out, so its BN layers never left inference mode).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 
-# Quieten TensorFlow's C++ start-up banner (CPU-feature and oneDNN notices) before import.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 
-from .board import ProgressBoard  # noqa: E402
-from .data import DatasetError, FashionMNISTBase, smoke_mode  # noqa: E402
-from .loop import FitResult, TrainerBase  # noqa: E402
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Discard what C++ code writes to file descriptor 2 while the block runs.
+
+    TensorFlow 2.21 logs start-up notices (absl's "log messages before InitializeLog",
+    oneDNN's "custom operations are on") from C++ at import time, below Python's
+    ``sys.stderr`` and regardless of ``TF_CPP_MIN_LOG_LEVEL``; Jupyter would show them
+    in the output of whichever cell imports TensorFlow. Python exceptions still
+    propagate (and print) after the descriptor is restored.
+    """
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no INFO/WARNING lines from C++ later on
+with _native_stderr_silenced():
+    import keras
+    import tensorflow as tf
+
+from .board import ProgressBoard
+from .data import DatasetError, FashionMNISTBase, smoke_mode
+from .loop import FitResult, TrainerBase
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]

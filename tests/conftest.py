@@ -11,7 +11,7 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
-from d2l_bn import BACKEND_MODULES, FRAMEWORKS  # noqa: E402
+from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 
 @pytest.fixture(params=FRAMEWORKS)

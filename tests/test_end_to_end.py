@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chapter_code import load
+from d2l_bn.notebooks import load_definitions as load
 
 
 @pytest.mark.slow

@@ -6,14 +6,11 @@ running variance is the *biased* batch variance, and the running statistics are 
 during the *backward* pass (a training-mode forward alone leaves them unchanged).
 """
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from chapter_code import load
+from d2l_bn.notebooks import load_definitions as load
 
 ch = load("mxnet")  # its imports cell loads d2l_bn.mxnet (numpy.bool shim) before MXNet
 from mxnet import autograd, gluon, nd

@@ -8,18 +8,12 @@ and so does the scratch layer. All computations are float32.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if str(Path(__file__).parent) not in sys.path:  # until conftest puts tests/ on sys.path
-    sys.path.insert(0, str(Path(__file__).parent))
-
+import keras
 import numpy as np
 import pytest
-from chapter_code import load
+import tensorflow as tf
 
-tf = pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
+from d2l_bn.notebooks import load_definitions as load
 
 # Tolerances (float32). Worst cases of max |ours - Keras| measured with the data below over
 # 60 seeds (5 training steps, then one prediction step, for each shape in SHAPES):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 from d2l_bn.board import ProgressBoard
 
@@ -18,14 +17,14 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool):
         bn = nn.BatchNorm1d(32)
         layers += [bn] if with_bn else []
         net = nn.Sequential(*layers, nn.ReLU(), nn.Linear(32, 10))
-        get = lambda: bn.running_mean.detach().cpu().numpy().copy()  # noqa: E731
+        get = lambda: bn.running_mean.detach().cpu().numpy().copy()
     elif framework == "tensorflow":
         import keras
         bn = keras.layers.BatchNormalization()
         net = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(32)]
                                + ([bn] if with_bn else [])
                                + [keras.layers.ReLU(), keras.layers.Dense(10)])
-        get = lambda: bn.moving_mean.numpy().copy()  # noqa: E731
+        get = lambda: bn.moving_mean.numpy().copy()
     else:
         from mxnet.gluon import nn
         bn = nn.BatchNorm()
@@ -34,7 +33,7 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool):
         if with_bn:
             net.add(bn)
         net.add(nn.Activation("relu"), nn.Dense(10))
-        get = lambda: bn.running_mean.data().asnumpy().copy()  # noqa: E731
+        get = lambda: bn.running_mean.data().asnumpy().copy()
 
     class Tiny(d2l.Classifier):
         def __init__(self):
@@ -88,7 +87,7 @@ def test_training_lowers_the_loss(framework, d2l, smoke, capsys):
     model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False)
     trainer = d2l.Trainer(max_epochs=1)
     result = trainer.fit(model, data)
-    xs, losses = trainer.board.series["train_loss"]
+    _, losses = trainer.board.series["train_loss"]
     assert len(losses) >= 4 and losses[-1] < 0.75 * losses[0]
     assert result.val_acc > 0.5 and not result.diverged
     line = capsys.readouterr().out.strip().splitlines()[-1]
