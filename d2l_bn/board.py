@@ -8,6 +8,7 @@ is shown once and then updated in place; elsewhere nothing is displayed and
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
 from matplotlib.figure import Figure
@@ -64,13 +65,17 @@ class ProgressBoard:
         """Show or update the plot in Jupyter; do nothing headless."""
         if not self.live:
             return
-        from IPython.display import display
+        from IPython.display import Image, display
 
-        fig = self.figure()
+        # A PNG image, not the Figure object: displaying a Figure needs pyplot's inline
+        # backend, which this module deliberately does not load.
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png", dpi=100)
+        image = Image(data=buffer.getvalue(), format="png")
         if self._handle is None:
-            self._handle = display(fig, display_id=True)
+            self._handle = display(image, display_id=True)
         else:
-            self._handle.update(fig)
+            self._handle.update(image)
 
     def save(self, path) -> None:
         """Write the current curves to an image file (PNG, SVG, ...)."""

@@ -1,7 +1,8 @@
 """Maintainer tool: split the multi-framework source into per-framework notebooks, run them.
 
     python -m d2l_bn.notebooks split                 # (re)write chapters/<fw>/<name>.ipynb
-    python -m d2l_bn.notebooks check                 # fail if they are out of sync
+    python -m d2l_bn.notebooks merge                 # site page chapters/<name>.ipynb
+    python -m d2l_bn.notebooks check                 # fail if anything is out of sync
     python -m d2l_bn.notebooks execute pytorch       # full run, outputs saved in place
 
 A source is a jupytext MyST notebook ``chapters/<name>.md``. Its framework cells start
@@ -153,21 +154,83 @@ def write_split(source: Path, framework: str) -> Path:
     return path
 
 
-def execute(path: Path, timeout: int | None = None) -> float:
-    """Run a notebook top to bottom in a fresh kernel, full mode; save outputs in place."""
+def execute(path: Path, smoke: bool = False, timeout: int | None = None) -> float:
+    """Run a notebook top to bottom in a fresh kernel; save its outputs in place."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    os.environ.pop("D2L_BN_SMOKE", None)
+    if smoke:
+        os.environ["D2L_BN_SMOKE"] = "1"
+    else:
+        os.environ.pop("D2L_BN_SMOKE", None)
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
-    nb.metadata["d2l_bn"]["run"] = {"seconds": round(seconds, 1), "mode": "full",
+    nb.metadata["d2l_bn"]["run"] = {"seconds": round(seconds, 1),
+                                    "mode": "smoke" if smoke else "full",
                                     "date": time.strftime("%Y-%m-%d")}
     nbformat.write(nb, path)
     return seconds
+
+
+def merged_path(source: Path) -> Path:
+    return source.with_suffix(".ipynb")
+
+
+def merge(source: Path):
+    """The site page: shared cells once, each framework's cells with that run's outputs.
+
+    Framework cells come from the per-framework notebooks (source, tags and outputs,
+    matched by cell id); the Colab setup cell is left out. Shared code cells must not
+    print anything, since one output could not stand for three runs.
+    """
+    import nbformat
+
+    executed, fresh = {}, {}
+    for fw in FRAMEWORKS:
+        if problem := out_of_sync(source, fw):
+            raise ValueError(f"{problem}: run `python -m d2l_bn.notebooks split` and execute it.")
+        executed[fw] = {c.id: c for c in nbformat.read(target(source, fw), as_version=4).cells}
+        fresh[fw] = iter(split(source, fw).cells)  # walks in step with the source
+    page = nbformat.v4.new_notebook()
+    page.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
+                     "d2l_bn": {"merged_from": source.name, "frameworks": list(FRAMEWORKS)}}
+    seen: set[str] = set()
+    for cell in _source_cells(source):
+        if names := cell_frameworks(cell):
+            for fw in names:
+                page.cells.append(copy.deepcopy(executed[fw][next(fresh[fw]).id]))
+            continue
+        counterparts = [executed[fw][next(fresh[fw]).id] for fw in FRAMEWORKS]
+        shared = copy.deepcopy(counterparts[0])
+        if "colab-setup" in shared.metadata.get("tags", []):
+            continue
+        if shared.cell_type == "code" and any(c.outputs for c in counterparts):
+            raise ValueError(f"A shared cell prints output ({shared.source[:60]!r}); "
+                             "one output cannot stand for three runs: make it a framework cell.")
+        shared.id = _cell_id(f"shared\n{shared.cell_type}\n{shared.source}", seen)
+        page.cells.append(shared)
+    return page
+
+
+def _source_cells(source: Path):
+    import jupytext
+
+    return jupytext.read(source).cells
+
+
+def page_out_of_sync(source: Path) -> str | None:
+    """Why the committed site page differs from a fresh merge (None when in sync)."""
+    import nbformat
+
+    path = merged_path(source)
+    if not path.exists():
+        return f"{path} is missing"
+    if nbformat.read(path, as_version=4) != merge(source):
+        return f"{path} does not match {source.name} and the executed notebooks"
+    return None
 
 
 DEFINITIONS_TAG = "definitions"
@@ -196,11 +259,13 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("split", help="write the per-framework notebooks")
-    sub.add_parser("check", help="exit 1 if a per-framework notebook is out of sync")
+    sub.add_parser("merge", help="assemble the site page(s) from source + executed notebooks")
+    sub.add_parser("check", help="exit 1 if a generated notebook or page is out of sync")
     run = sub.add_parser("execute", help="full run of per-framework notebooks")
     run.add_argument("frameworks", nargs="*", metavar="FRAMEWORK",
                      help=f"any of {', '.join(FRAMEWORKS)} (default: all)")
     run.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
+    run.add_argument("--smoke", action="store_true", help="tiny runs (D2L_BN_SMOKE=1)")
     args = parser.parse_args(argv)
 
     unknown = set(getattr(args, "frameworks", [])) - set(FRAMEWORKS)
@@ -211,8 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         for source in chosen:
             for fw in FRAMEWORKS:
                 print(f"wrote {write_split(source, fw).relative_to(ROOT)}")
+    elif args.command == "merge":
+        import nbformat
+
+        for source in chosen:
+            nbformat.write(merge(source), merged_path(source))
+            print(f"wrote {merged_path(source).relative_to(ROOT)}")
     elif args.command == "check":
         problems = [p for s in chosen for fw in FRAMEWORKS if (p := out_of_sync(s, fw))]
+        problems += [p for s in chosen if not problems and (p := page_out_of_sync(s))]
         print("\n".join(problems) or "all per-framework notebooks are in sync")
         return 1 if problems else 0
     else:
@@ -220,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             for fw in args.frameworks or FRAMEWORKS:
                 path = target(source, fw)
                 print(f"running {path.relative_to(ROOT)} ({BACKEND_MODULES[fw]}) ...", flush=True)
-                print(f"  done in {execute(path):.0f} s", flush=True)
+                print(f"  done in {execute(path, smoke=args.smoke):.0f} s", flush=True)
     return 0
 
 
