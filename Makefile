@@ -1,8 +1,11 @@
 # Everything goes through the project's virtual environment in .venv.
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
+# MathJax 3 (npm package mathjax, pinned in package.json / package-lock.json), served by
+# the site itself so that its math renders without a CDN (see _ext/site_assets.py).
+MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: setup data run test lint clean
+.PHONY: setup data mathjax browser book run test lint clean
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
@@ -10,7 +13,7 @@ $(VENV_STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(VENV_STAMP)
 
-setup: $(VENV_STAMP) data
+setup: $(VENV_STAMP) data $(MATHJAX)
 
 # Real Fashion-MNIST from Debian when possible; otherwise d2l_bn downloads it on first use.
 data:
@@ -18,15 +21,40 @@ data:
 	   [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null; fi
 
-# The main job (until the book exists): the slow end-to-end check on real data.
-run: setup
-	$(PY) -m pytest tests/test_end_to_end.py -s
+mathjax: $(MATHJAX)
 
-test: setup
+# Only what tex-mml-chtml.js loads: TeX extensions, CommonHTML fonts, menu, a11y.
+$(MATHJAX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf _vendor/mathjax && mkdir -p _vendor/mathjax/output
+	cd node_modules/mathjax/es5 && \
+	  cp -r tex-mml-chtml.js input ui a11y sre $(CURDIR)/_vendor/mathjax/ && \
+	  cp -r output/chtml $(CURDIR)/_vendor/mathjax/output/
+	touch $@
+
+# Debian's Chromium and its driver, for the browser test of the site (tests/test_site.py).
+browser:
+	@if [ ! -x /usr/bin/chromedriver ] && \
+	   [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	   (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null; fi
+
+# The site: the merged chapter page from the executed notebooks, then a strict build.
+book: setup
+	$(PY) -m d2l_bn.notebooks merge
+	.venv/bin/jupyter-book build . -W -n --keep-going
+	@echo "The site is in _build/html: open $(CURDIR)/_build/html/index.html"
+	@echo "(the chapter: $(CURDIR)/_build/html/chapters/batch_norm.html)"
+
+# The main job: build the book.
+run: book
+
+# Everything, including the strict site build, the browser test of the site and the
+# slow end-to-end check on real data (tests/test_end_to_end.py).
+test: setup browser
 	D2L_BN_SMOKE=1 $(PY) -m pytest
 
 lint: setup
-	$(PY) -m ruff check d2l_bn tests
+	$(PY) -m ruff check d2l_bn tests _ext
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache test-output _vendor

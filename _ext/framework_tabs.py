@@ -1,0 +1,204 @@
+"""Framework tabs and launch links for the merged chapter pages (a local Sphinx extension).
+
+A merged page (``chapters/<name>.ipynb``, written by ``python -m d2l_bn.notebooks merge``)
+holds, for every framework-specific step, one code cell per framework, tagged with the
+framework's name and carrying that framework's real outputs. MyST-NB drops code cells
+nested in a ``{tab-set}`` directive (MyST-NB issue 723), so the tabs are made here, after
+parsing: a transform groups consecutive code-cell containers whose classes include
+``tag_<framework>`` into a sphinx-design tab-set, one tab-item per framework, every item
+with the same sync group and the framework name as sync key. sphinx-design's own
+post-transform then turns that into its HTML (radio inputs, labels, panels), so its CSS
+(tabs work without JavaScript) and its ``design-tabs.js`` apply: choosing a framework
+switches every tab-set of the page, the choice is kept in ``localStorage`` (so it holds
+on reload and on other pages), and ``?<sync group>=<framework>`` in the URL selects it.
+
+The same transform puts a "Run this chapter" block under the page title: per framework,
+an "Open in Colab" link to that framework's notebook on GitHub (the URL is built when the
+page is written, from the ``repository`` settings of ``_config.yml``, which Jupyter Book
+passes on as ``html_theme_options``) and a download link to the notebook, which Sphinx
+copies into the site (``_downloads/``).
+
+Configuration (``sphinx: config:`` in ``_config.yml``):
+
+``framework_tabs_labels``
+    framework name (cell tag) -> tab label; the tab order is this order.
+``framework_tabs_default``
+    the framework whose tab is selected in the HTML (before JavaScript, or without it).
+``framework_tabs_sync_group``
+    the sphinx-design sync group, and so the URL query key.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+from sphinx_design.shared import create_component
+
+logger = logging.getLogger(__name__)
+
+__version__ = "0.1.0"
+
+DEFAULT_LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+COLAB = "https://colab.research.google.com/github"
+
+
+def cell_framework(node: nodes.Node, labels: dict[str, str]) -> str | None:
+    """The framework of a MyST-NB code-cell container (None for anything else)."""
+    if not (isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"):
+        return None
+    for cls in node["classes"]:
+        if cls.startswith("tag_") and cls[4:] in labels:
+            return cls[4:]
+    return None
+
+
+def framework_runs(parent: nodes.Element, labels: dict[str, str]):
+    """Runs of consecutive framework cells among ``parent``'s children.
+
+    Yields lists of (framework, cell). A run ends at any other node, and also where a
+    framework repeats, since one tab-set holds one cell per framework.
+    """
+    run: list[tuple[str, nodes.container]] = []
+    for child in parent.children:
+        framework = cell_framework(child, labels)
+        if run and (framework is None or framework in {fw for fw, _ in run}):
+            yield run
+            run = []
+        if framework is not None:
+            run.append((framework, child))
+    if run:
+        yield run
+
+
+def tab_set(run, labels: dict[str, str], default: str, group: str) -> nodes.container:
+    """The sphinx-design tab-set for one run of cells, as its directives would build it.
+
+    tab-set > tab-item (selected?) > [rubric label (sync_group, sync_id), tab-content];
+    see ``sphinx_design.tabs`` (TabSetDirective, TabItemDirective) and its
+    ``TabSetHtmlTransform``, which expects exactly this and turns it into HTML.
+    """
+    order = list(labels)
+    run = sorted(run, key=lambda item: order.index(item[0]))
+    present = [fw for fw, _ in run]
+    selected = default if default in present else present[0]
+    items = []
+    for framework, cell in run:
+        label = nodes.rubric(labels[framework], nodes.Text(labels[framework]),
+                             classes=["sd-tab-label"], sync_group=group, sync_id=framework)
+        content = create_component("tab-content", classes=["sd-tab-content"], children=[cell])
+        items.append(create_component("tab-item", classes=["sd-tab-item"],
+                                      selected=framework == selected,
+                                      children=[label, content]))
+    tabs = create_component("tab-set", classes=["sd-tab-set", "framework-tabs"], children=items)
+    tabs.source, tabs.line = run[0][1].source, run[0][1].line
+    return tabs
+
+
+def github_repository(url: str) -> tuple[str, str] | None:
+    """(owner, repo) of a GitHub repository URL, else None."""
+    match = re.fullmatch(r"https?://(?:www\.)?github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", url or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+class FrameworkTabs(SphinxTransform):
+    """Group framework cells into synced tab-sets; add launch links to merged pages."""
+
+    # After parsing, before the doctree-read event (priority 880), so that the
+    # environment's collectors see the download links added here.
+    default_priority = 500
+
+    def apply(self, **kwargs) -> None:
+        config = self.config
+        labels = config.framework_tabs_labels
+        parents = {id(cell.parent): cell.parent
+                   for cell in self.document.findall(nodes.container)
+                   if cell_framework(cell, labels)}
+        for parent in parents.values():
+            for run in list(framework_runs(parent, labels)):
+                tabs = tab_set(run, labels, config.framework_tabs_default,
+                               config.framework_tabs_sync_group)
+                parent.replace(run[0][1], tabs)
+                for _, cell in run[1:]:
+                    parent.remove(cell)
+        self.add_launch_block()
+
+    def add_launch_block(self) -> None:
+        """Links to the per-framework notebooks of this page, if it is a merged page."""
+        env, docname = self.env, self.env.docname
+        source = Path(env.doc2path(docname))
+        srcdir = Path(env.srcdir)
+        notebooks = {fw: source.parent / fw / f"{source.stem}.ipynb"
+                     for fw in self.config.framework_tabs_labels}
+        notebooks = {fw: path for fw, path in notebooks.items() if path.is_file()}
+        if source.suffix != ".ipynb" or not notebooks:
+            return
+        section = self.document.next_node(nodes.section)
+        if section is None:
+            logger.warning("framework_tabs: %s has no title to put the launch links under",
+                           docname, location=docname)
+            return
+        items = nodes.bullet_list(classes=["framework-launch-list"])
+        for framework, path in notebooks.items():
+            rel = path.relative_to(srcdir).as_posix()
+            para = nodes.paragraph()
+            para += nodes.strong(text=self.config.framework_tabs_labels[framework])
+            para += nodes.Text(": ")
+            # The URL is filled in when the page is written (resolve_colab_links), so
+            # that it follows the repository settings even in an incremental build.
+            colab = nodes.reference("", "Open in Colab", refuri="", internal=False,
+                                    colab_notebook=rel,
+                                    classes=["colab-link", f"colab-{framework}"])
+            para += nodes.inline("", "", colab, nodes.Text(" · "), classes=["colab-launch"])
+            # Like the {download} role: Sphinx copies the file into the site (_downloads/).
+            para += addnodes.download_reference(
+                "", "", nodes.inline(text=f"download {path.name}"),
+                reftarget="/" + rel, refdoc=docname, refdomain="", reftype="download",
+                refexplicit=True, refwarn=False,
+                classes=["notebook-download", f"notebook-download-{framework}"])
+            items += nodes.list_item("", para)
+        intro = nodes.paragraph(text="Run this chapter yourself in one framework: each "
+                                     "notebook has only that framework's code, and its first "
+                                     "cell installs what it needs when it runs in Colab.")
+        block = nodes.admonition(
+            "", nodes.title(text="Run this chapter"), intro, items,
+            classes=["tip", "framework-launch"], ids=[f"launch-{source.stem}"])
+        title_index = section.first_child_matching_class(nodes.title)
+        section.insert(0 if title_index is None else title_index + 1, block)
+
+
+def resolve_colab_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Point the "Open in Colab" links at the notebooks in the configured GitHub repository."""
+    links = [ref for ref in doctree.findall(nodes.reference) if "colab_notebook" in ref]
+    if not links:
+        return
+    options = app.config.html_theme_options or {}
+    github = github_repository(options.get("repository_url", ""))
+    branch = options.get("repository_branch") or "main"
+    book_path = (options.get("path_to_docs") or "").strip("/")
+    if github is None:
+        logger.warning("framework_tabs: no GitHub repository url in the configuration "
+                       "(repository: url: in _config.yml), so no Colab links", location=docname)
+    for ref in links:
+        if github is None:
+            ref.parent.parent.remove(ref.parent)  # the link and its separator
+            continue
+        path = ref["colab_notebook"]
+        path = posixpath.join(book_path, path) if book_path else path
+        ref["refuri"] = "/".join([COLAB, *github, "blob", branch, path])
+
+
+def setup(app: Sphinx) -> dict:
+    app.setup_extension("sphinx_design")
+    app.add_config_value("framework_tabs_labels", DEFAULT_LABELS, "env", [dict])
+    app.add_config_value("framework_tabs_default", "pytorch", "env", [str])
+    app.add_config_value("framework_tabs_sync_group", "framework", "env", [str])
+    app.add_transform(FrameworkTabs)
+    app.connect("doctree-resolved", resolve_colab_links)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,59 @@
+"""What the suite measures and how often: the full settings and the ``--quick`` ones."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Config:
+    quick: bool = False
+    repeats: int = 7            # timed repeats of every side (median, min, max reported)
+    warmup: int = 1             # untimed runs of every side before the repeats
+    batch_size: int = 128
+    train_examples: int = 12_800  # Trainer-overhead subset: 100 steps of 128
+    val_examples: int = 256     # validation slice for Trainer.fit (cheap, not timed)
+    lr: float = 0.1             # the chapter's learning rate for LeNet-BN
+    layer_calls: int = 200      # forward+backward calls of one BN layer per timed sample
+    lenet_steps: int = 20       # SGD steps of the whole LeNet per timed sample
+    bn_2d: tuple[int, ...] = (128, 120)        # (N, features)
+    bn_4d: tuple[int, ...] = (128, 16, 8, 8)   # (N, C, H, W); TensorFlow gets NHWC
+    matmul_n: int = 2048        # float32 n x n matrix product for the arithmetic limit
+    cold_repeats: int = 3       # fresh subprocesses for the cold data load
+    drop_caches: bool = True    # try `sync; echo 3 > /proc/sys/vm/drop_caches` (root)
+    data_target_s: float = 1.0  # warm load of all 70,000 images should take less
+    trainer_target: float = 0.95  # Trainer / raw-loop throughput should reach this
+
+    @property
+    def steps(self) -> int:
+        return self.train_examples // self.batch_size
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Config:
+        values = dict(values)
+        for key in ("bn_2d", "bn_4d"):
+            values[key] = tuple(values[key])
+        return cls(**values)
+
+
+FULL = Config()
+
+# Checks that everything runs, in well under a minute; its numbers mean nothing.
+QUICK = replace(FULL, quick=True, repeats=2, train_examples=3 * 128, val_examples=128,
+                layer_calls=5, lenet_steps=2, matmul_n=256, cold_repeats=1,
+                drop_caches=False)
+
+
+def make_config(quick: bool = False, repeats: int | None = None,
+                drop_caches: bool | None = None) -> Config:
+    config = QUICK if quick else FULL
+    if repeats is not None:
+        if repeats < 1:
+            raise ValueError(f"--repeats must be at least 1, got {repeats}")
+        config = replace(config, repeats=repeats)
+    if drop_caches is not None:
+        config = replace(config, drop_caches=drop_caches)
+    return config

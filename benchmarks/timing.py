@@ -1,0 +1,88 @@
+"""Framework-free timing: warm-up, interleaved repeats, medians and spreads, paired ratios.
+
+Every measurement is a *side*: a callable that does one unit of work and returns the
+seconds it took (each side times itself, so it can leave set-up out and put a
+framework's synchronization in). Two sides of a ratio are always measured in the same
+process, interleaved A, B, A, B, ..., after a warm-up of each, so that a slow minute of
+a busy machine hits both sides rather than one.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Mapping
+
+Side = Callable[[], float]
+
+
+def summarize(samples: list[float], unit: str) -> dict:
+    """Median, min, max and the raw samples of one side."""
+    if not samples:
+        raise ValueError("no samples to summarize")
+    return {"unit": unit, "median": statistics.median(samples), "min": min(samples),
+            "max": max(samples), "n": len(samples), "samples": list(samples)}
+
+
+def rates(seconds: list[float], work: float, unit: str) -> dict:
+    """Turn per-sample seconds into a rate (work per second), e.g. examples/sec."""
+    return summarize([work / s for s in seconds], unit)
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> dict:
+    """Ratios of samples taken side by side (repeat i of A with repeat i of B).
+
+    ``median`` is the median of the per-repeat ratios (robust to the machine's speed
+    drifting between repeats); ``ratio_of_medians`` is given for comparison.
+    """
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError("paired_ratio needs two equally long, non-empty sample lists")
+    pairs = [a / b for a, b in zip(numerator, denominator)]
+    return {"median": statistics.median(pairs), "min": min(pairs), "max": max(pairs),
+            "n": len(pairs), "samples": pairs,
+            "ratio_of_medians": statistics.median(numerator) / statistics.median(denominator)}
+
+
+def interleave(sides: Mapping[str, Side], repeats: int, warmup: int = 1,
+               progress: Callable[[str], None] | None = None) -> dict[str, list[float]]:
+    """Warm each side up ``warmup`` times, then run ``repeats`` rounds A, B, A, B, ...
+
+    Returns the seconds of every timed run, per side, in round order (so sample i of
+    each side comes from the same round and can be paired).
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    for _ in range(warmup):
+        for fn in sides.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    for round_ in range(repeats):
+        for name, fn in sides.items():
+            gc.collect()  # no collector pause from the previous side's garbage
+            samples[name].append(float(fn()))
+        if progress:
+            progress(f"repeat {round_ + 1}/{repeats}")
+    return samples
+
+
+def per_call(fn: Callable[[], object], number: int,
+             sync: Callable[[object], None] | None = None) -> Side:
+    """A side that calls ``fn`` ``number`` times and returns the seconds per call.
+
+    ``sync`` receives the last result and waits for the framework to finish the queued
+    work (needed by asynchronous engines such as MXNet's); it runs inside the timing.
+    """
+    if number < 1:
+        raise ValueError(f"number must be at least 1, got {number}")
+
+    def side() -> float:
+        start = time.perf_counter()
+        result = None
+        for _ in range(number):
+            result = fn()
+        if sync is not None:
+            sync(result)
+        return (time.perf_counter() - start) / number
+
+    return side

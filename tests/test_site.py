@@ -1,0 +1,382 @@
+"""The rendered site: the page is in sync, the strict build is clean, and a real browser agrees.
+
+The book is built once per session (``jupyter-book build -W -n --keep-going``) into a
+temporary folder, served on 127.0.0.1 by a ``http.server`` thread, and read by Debian's
+headless Chromium through Selenium (never a downloaded browser or driver). Screenshots
+of the chapter page in each framework go to ``test-output/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from d2l_bn import FRAMEWORKS
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = "chapters/batch_norm"
+LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+DEFAULT = "pytorch"
+STORAGE_KEY = "sphinx-design-tab-id-framework"  # sphinx-design's prefix + our sync group
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOTS = ROOT / "test-output"
+TIMEOUT = 60  # seconds; the machine may be busy with a training run
+
+
+# --- what the page should contain, read from the merged notebook itself ----------------
+
+def notebook_groups(path: Path = ROOT / f"{CHAPTER}.ipynb") -> list[list[tuple[str, object]]]:
+    """Runs of consecutive framework cells (framework, cell), as the page should tab them."""
+    groups, run = [], []
+    for cell in nbformat.read(path, as_version=4).cells:
+        tags = cell.metadata.get("tags", [])
+        framework = next((t for t in tags if t in FRAMEWORKS), None)
+        if run and (framework is None or framework in [fw for fw, _ in run]):
+            groups.append(run)
+            run = []
+        if framework:
+            run.append((framework, cell))
+    return groups + ([run] if run else [])
+
+
+def has_png(cell) -> bool:
+    return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def colab_url(framework: str) -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    owner_repo = config["repository"]["url"].removeprefix("https://github.com/").strip("/")
+    return (f"https://colab.research.google.com/github/{owner_repo}/blob/"
+            f"{config['repository']['branch']}/chapters/{framework}/batch_norm.ipynb")
+
+
+# --- (a) the page is in sync, (b) the strict build ---------------------------------------
+
+def test_merged_page_in_sync_with_source_and_notebooks():
+    result = subprocess.run([sys.executable, "-m", "d2l_bn.notebooks", "check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    """One strict build of the book per session: (completed process, html folder)."""
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n",
+         "--keep-going"], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    return result, out / "_build" / "html"
+
+
+def test_strict_build_has_no_warnings(build):
+    result, html = build
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    assert "WARNING" not in log, "\n".join(l for l in log.splitlines() if "WARNING" in l)
+    assert (html / f"{CHAPTER}.html").is_file()
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax not served"
+
+
+# --- (c) the built site in a real browser ------------------------------------------------
+
+@pytest.fixture(scope="session")
+def site(build):
+    """Base URL of the built site, served on a random loopback port."""
+    result, html = build
+    if result.returncode != 0:
+        pytest.fail("the book did not build; see test_strict_build_has_no_warnings")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        message = "Debian's chromium and chromium-driver are needed (make browser)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", "--window-size=1280,1400",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit driver path: Selenium Manager is not run, so nothing is downloaded.
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(TIMEOUT)
+    driver.set_script_timeout(TIMEOUT)
+    yield driver
+    driver.quit()
+
+
+def load(driver, url: str) -> None:
+    """Open ``url`` and wait until MathJax has typeset the page (if it has MathJax)."""
+    driver.get(url)
+    outcome = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        if (!window.MathJax || !window.MathJax.startup) { done('no MathJax'); return; }
+        MathJax.startup.promise.then(() => done('ok'), (err) => done('error: ' + err));
+    """)
+    assert outcome in ("ok", "no MathJax"), outcome
+
+
+def fresh(driver, url: str) -> None:
+    """Open ``url`` with no stored framework choice."""
+    driver.get(url)
+    driver.execute_script("window.localStorage.clear();")
+    load(driver, url)
+
+
+def severe_console_messages(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE"]
+
+
+def tab_sets(driver):
+    return driver.find_elements("css selector", ".sd-tab-set.framework-tabs")
+
+
+def selected(tab_set) -> str:
+    """Sync id of the tab-set's checked tab."""
+    checked = tab_set.find_elements("css selector", "input:checked")
+    assert len(checked) == 1
+    label = tab_set.find_element("css selector", f"label[for='{checked[0].get_attribute('id')}']")
+    return label.get_attribute("data-sync-id")
+
+
+def selections(driver) -> set[str]:
+    return {selected(tab_set) for tab_set in tab_sets(driver)}
+
+
+def visible_code(tab_set) -> str:
+    panels = [p for p in tab_set.find_elements("css selector", ":scope > .sd-tab-content")
+              if p.is_displayed()]
+    assert len(panels) == 1
+    return panels[0].find_element("css selector", ".cell_input").get_attribute("textContent")
+
+
+def test_pages_load_without_console_errors(site, browser):
+    severe_console_messages(browser)  # drop anything logged earlier
+    for page in ["index.html", "chapters/index.html", f"{CHAPTER}.html"]:
+        fresh(browser, site + page)
+        assert severe_console_messages(browser) == [], page
+
+
+def test_math_is_rendered_and_equations_numbered(site, browser):
+    fresh(browser, site + f"{CHAPTER}.html")
+    assert browser.find_elements("css selector", "mjx-container")
+    # every math element typeset, and no TeX errors (MathJax renders those as mjx-merror)
+    assert not browser.find_elements("css selector", "mjx-merror")
+    raw = browser.execute_script("""
+        return [...document.querySelectorAll('.math')]
+            .filter(el => !el.querySelector('mjx-container')).length;""")
+    assert raw == 0
+    numbers = [e.text for e in browser.find_elements("css selector", "div.math .eqno")]
+    assert numbers[:3] == ["(1)", "(2)", "(3)"], numbers
+    # {eq} references resolve to numbered, existing equations
+    refs = browser.find_elements("css selector", "a.reference[href^='#equation-']")
+    assert len(refs) >= 5
+    for ref in refs:
+        target = ref.get_attribute("href").split("#", 1)[1]
+        equation = browser.find_element("id", target)
+        number = equation.find_element("css selector", ".eqno").get_attribute("textContent")
+        assert ref.get_attribute("textContent") == number.rstrip("#"), target
+
+
+def test_citations_and_bibliography(site, browser):
+    fresh(browser, site + f"{CHAPTER}.html")
+    citations = browser.find_elements("css selector", ".bibtex-citation a")
+    assert len(citations) >= 10
+    bibliography = browser.find_elements("css selector", "div.citation")
+    assert len(bibliography) >= 10
+    for link in citations:
+        assert browser.find_elements("id", link.get_attribute("href").split("#", 1)[1])
+
+
+def test_every_tab_group_has_one_tab_per_framework_with_code(site, browser):
+    fresh(browser, site + f"{CHAPTER}.html")
+    expected = [[fw for fw, _ in group] for group in notebook_groups()]
+    assert len(expected) > 5
+    found = tab_sets(browser)
+    assert len(found) == len(expected)
+    for tab_set, frameworks in zip(found, expected):
+        labels = tab_set.find_elements("css selector", ":scope > label.sd-tab-label")
+        assert [label.get_attribute("data-sync-id") for label in labels] == frameworks
+        assert [label.text for label in labels] == [LABELS[fw] for fw in frameworks]
+        assert {label.get_attribute("data-sync-group") for label in labels} == {"framework"}
+        panels = tab_set.find_elements("css selector", ":scope > .sd-tab-content")
+        assert len(panels) == len(frameworks)
+        for panel in panels:
+            assert panel.find_elements("css selector", ".cell .cell_input pre")
+    assert selections(browser) == {DEFAULT}
+    # no framework cell was left outside a tab-set
+    loose = browser.execute_script("""
+        return [...document.querySelectorAll('.cell.tag_mxnet, .cell.tag_pytorch, .cell.tag_tensorflow')]
+            .filter(el => !el.closest('.sd-tab-set')).length;""")
+    assert loose == 0
+
+
+def test_choosing_a_framework_switches_all_groups_and_persists(site, browser):
+    chapter = site + f"{CHAPTER}.html"
+    fresh(browser, chapter)
+    groups = tab_sets(browser)
+    label = groups[3].find_element("css selector", "label[data-sync-id='tensorflow']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+    label.click()
+    assert selections(browser) == {"tensorflow"}
+    assert "import tensorflow" in visible_code(groups[0])
+    assert browser.execute_script(f"return localStorage.getItem('{STORAGE_KEY}');") == "tensorflow"
+
+    load(browser, chapter)  # a reload keeps the choice
+    assert selections(browser) == {"tensorflow"}
+    load(browser, site + "chapters/index.html")  # and so does another page
+    assert browser.execute_script(f"return localStorage.getItem('{STORAGE_KEY}');") == "tensorflow"
+    load(browser, chapter)
+    assert selections(browser) == {"tensorflow"}
+
+    load(browser, chapter + "?framework=mxnet")  # the URL query selects, and is remembered
+    assert selections(browser) == {"mxnet"}
+    assert "from mxnet" in visible_code(tab_sets(browser)[0])
+    load(browser, chapter)
+    assert selections(browser) == {"mxnet"}
+    assert severe_console_messages(browser) == []
+
+
+def test_tabs_work_per_group_without_javascript(site, browser):
+    chapter = site + f"{CHAPTER}.html"
+    fresh(browser, chapter)  # clears the stored choice
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(chapter)
+        assert selections(browser) == {DEFAULT}
+        groups = tab_sets(browser)
+        label = groups[0].find_element("css selector", "label[data-sync-id='mxnet']")
+        label.click()
+        assert selected(groups[0]) == "mxnet"  # the CSS radio tabs work...
+        assert selected(groups[1]) == DEFAULT  # ...one group at a time
+        assert "from mxnet" in visible_code(groups[0])
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_training_curves_are_shown_in_every_framework(site, browser):
+    chapter = site + f"{CHAPTER}.html"
+    expected = {fw: sum(has_png(cell) for group in notebook_groups()
+                        for f, cell in group if f == fw) for fw in FRAMEWORKS}
+    assert all(expected.values()), expected
+    for framework in FRAMEWORKS:
+        load(browser, f"{chapter}?framework={framework}")
+        images = browser.execute_script("""
+            return [...document.querySelectorAll('.sd-tab-content .cell_output img')]
+                .filter(img => img.offsetParent !== null)
+                .map(img => [img.complete, img.naturalWidth, img.naturalHeight,
+                             img.closest('.sd-tab-content').previousElementSibling
+                                .getAttribute('data-sync-id')]);""")
+        assert len(images) == expected[framework], images
+        for complete, width, height, owner in images:
+            assert complete and width > 0 and height > 0
+            assert owner == framework
+        # the training cells also show their printed summary line
+        outputs = [panel.text for panel in browser.find_elements(
+            "css selector", ".sd-tab-content .cell_output") if panel.is_displayed()]
+        assert outputs and all(text.strip() for text in outputs)
+
+
+def test_colab_and_download_links(site, browser):
+    fresh(browser, site + f"{CHAPTER}.html")
+    block = browser.find_element("css selector", ".framework-launch")
+    assert block.is_displayed() and "Run this chapter" in block.text
+    for framework in FRAMEWORKS:
+        colab = block.find_element("css selector", f"a.colab-{framework}")
+        assert colab.text == "Open in Colab"
+        assert colab.get_attribute("href") == colab_url(framework)
+        download = block.find_element("css selector", f"a.notebook-download-{framework}")
+        with urllib.request.urlopen(download.get_attribute("href"), timeout=30) as response:
+            notebook = json.loads(response.read())
+        assert notebook["metadata"]["d2l_bn"]["framework"] == framework
+
+
+class _Ids(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.ids.update(value for name, value in attrs if name in ("id", "name") and value)
+
+
+@functools.cache
+def _fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            body = response.read()
+            text = body.decode("utf-8", "replace") if url.endswith(".html") else ""
+            return response.status, text
+    except urllib.error.HTTPError as err:
+        return err.code, ""
+
+
+def test_internal_links_and_anchors_resolve(site, browser):
+    checked = 0
+    for page in ["chapters/index.html", f"{CHAPTER}.html"]:
+        load(browser, site + page)
+        hrefs = browser.execute_script(
+            "return [...document.querySelectorAll('a[href]')].map(a => a.href);")
+        for href in hrefs:
+            if not href.startswith(site):
+                continue  # external (d2l.ai, Colab, GitHub, DOIs): plain links, not checked
+            url, _, fragment = href.partition("#")
+            status, text = _fetch(url)
+            assert status == 200, f"{page}: {href} -> {status}"
+            if fragment:
+                parser = _Ids()
+                parser.feed(text)
+                assert urllib.parse.unquote(fragment) in parser.ids, f"{page}: {href}"
+            checked += 1
+    assert checked > 50
+
+
+def test_screenshots_of_each_framework(site, browser):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    chapter = site + f"{CHAPTER}.html"
+    for framework in FRAMEWORKS:
+        load(browser, f"{chapter}?framework={framework}")
+        browser.execute_script("window.scrollTo(0, 0);")
+        assert browser.save_screenshot(str(SCREENSHOTS / f"chapter-{framework}-top.png"))
+        curve = next(img for img in browser.find_elements("css selector", ".cell_output img")
+                     if img.is_displayed())
+        cell = curve.find_element("xpath", "./ancestor::div[contains(@class, 'sd-tab-set')]")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", cell)
+        assert browser.save_screenshot(str(SCREENSHOTS / f"chapter-{framework}-training.png"))
+    load(browser, site + f"{CHAPTER}.html?framework={DEFAULT}")  # leave the default behind
