@@ -90,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     frameworks = parse_frameworks(args.frameworks)
-    config = make_config(args.quick, args.repeats,
-                         drop_caches=False if args.no_drop_caches else None)
+    try:
+        config = make_config(args.quick, args.repeats,
+                             drop_caches=False if args.no_drop_caches else None)
+    except ValueError as err:
+        parser.error(str(err))
 
     from . import data_load, machine, report, summary
 

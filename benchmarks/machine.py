@@ -133,7 +133,7 @@ def numpy_matmul(n: int, repeats: int, warmup: int) -> dict:
 
     seconds = interleave({"numpy": side}, repeats, warmup)["numpy"]
     result = rates(seconds, matmul_flops(n) / 1e9, "GFLOP/s")
-    result.update(n=n, dtype="float32", library="numpy " + np.__version__,
+    result.update(size=n, dtype="float32", library="numpy " + np.__version__,
                   blas=_numpy_blas())
     return result
 

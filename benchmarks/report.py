@@ -52,6 +52,12 @@ def spread(stats: dict | None, factor: float = 1.0) -> str:
             f"[{num(stats['min'] * factor)}-{num(stats['max'] * factor)}]")
 
 
+def _cached(page_cache: dict) -> str:
+    """'5,424 -> 202 MiB' for the first drop of the run."""
+    run = (page_cache.get("runs") or [{}])[0]
+    return f"{num(run.get('cached_mib_before'))} -> {num(run.get('cached_mib_after'))} MiB"
+
+
 def verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("PASS" if ok else "FAIL")
 
@@ -100,11 +106,11 @@ def tables(results: dict) -> list[dict]:
         rows = [["warm: repeated calls in one process", spread(data["warm"]),
                  f"target < {num(data['target_s'])} s: {verdict(data['pass'])}"]]
         cold = data["cold"]
-        rows.append(["cold: first call in a fresh process (page cache as it is)",
+        rows.append(["cold: first call in a fresh process (files in the page cache)",
                      spread(cold.get("cold_page_cached")), ""])
         pc = data["page_cache"]
         if "cold_page_cache_dropped" in cold:
-            note = ("page cache dropped" if pc["dropped"]
+            note = (f"page cache dropped (Cached {_cached(pc)})" if pc["dropped"]
                     else f"could not drop the page cache: {pc['reason']}")
             rows.append(["cold: first call in a fresh process after drop_caches",
                          spread(cold["cold_page_cache_dropped"]), note])
@@ -175,7 +181,7 @@ def tables(results: dict) -> list[dict]:
                  spread(r["gflops"]),
                  f"{100 * r['fraction_of_limit']:.1f} %" if r["fraction_of_limit"] else "-"]
                 for r in tp["rows"]]
-        rows += [[f"matmul ({lib})", f"float32 {v['n']}x{v['n']}", "-", spread(v), ""]
+        rows += [[f"matmul ({lib})", f"float32 {v['size']}x{v['size']}", "-", spread(v), ""]
                  for lib, v in tp["matmul"].items()]
         flops = results["flops"]
         out.append({

@@ -50,9 +50,9 @@ def throughput_vs_limit(results: dict) -> dict:
                          "gflops": gflops,
                          "fraction_of_limit": gflops["median"] / limit if limit else None})
     return {"training_flops_per_example": flops, "limit_gflops": limit,
-            "limit_source": f"float32 {best[1]['n']}x{best[1]['n']} matmul with {best[0]}"
+            "limit_source": f"float32 {best[1]['size']}x{best[1]['size']} matmul with {best[0]}"
             if best[1] else None,
-            "matmul": {lib: {k: v[k] for k in ("unit", "median", "min", "max", "n")}
+            "matmul": {lib: {k: v[k] for k in ("unit", "median", "min", "max", "n", "size")}
                        for lib, v in limits.items()},
             "rows": rows}
 

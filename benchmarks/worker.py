@@ -156,7 +156,7 @@ def matmul(adapter, config: Config, progress) -> dict:
     seconds = interleave({"matmul": adapter.matmul_side(config.matmul_n)},
                          config.repeats, config.warmup)["matmul"]
     result = rates(seconds, matmul_flops(config.matmul_n) / 1e9, "GFLOP/s")
-    result.update(n=config.matmul_n, dtype="float32")
+    result.update(size=config.matmul_n, dtype="float32")
     return result
 
 

@@ -116,15 +116,14 @@ class Trainer(TrainerBase):
 
     def prepare(self, model: Classifier, data: FashionMNIST) -> None:
         self.device = try_gpu()
+        X, y = next(data.val_dataloader())  # an example batch: shapes and dtypes
         if not model.built or not getattr(model, "_d2l_initialized", False):
-            X, _ = next(data.val_dataloader())
             model(X[:2], training=False)  # creates the weights, changes nothing else
             init_cnn(model)
             model._d2l_initialized = True
         self.optimizer = model.configure_optimizers()
         self.optimizer.build(model.trainable_variables)
 
-        @tf.function
         def sgd_step(X, y):
             with tf.GradientTape() as tape:
                 loss, acc = model.training_step(X, y)
@@ -132,8 +131,13 @@ class Trainer(TrainerBase):
             self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
             return loss, acc
 
-        self._sgd_step = sgd_step
-        self._eval_step = tf.function(model.validation_step)
+        # One signature with an unknown batch size: the last, smaller batch of an epoch
+        # reuses the same graph. Tracing here keeps compilation out of the timed steps.
+        spec = (tf.TensorSpec([None, *X.shape[1:]], X.dtype), tf.TensorSpec([None], y.dtype))
+        self._sgd_step = tf.function(sgd_step, input_signature=spec)
+        self._eval_step = tf.function(model.validation_step, input_signature=spec)
+        self._sgd_step.get_concrete_function()
+        self._eval_step.get_concrete_function()
 
     def train_step(self, model, X, y):
         with tf.device(self.device):
