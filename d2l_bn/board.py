@@ -56,8 +56,9 @@ class ProgressBoard:
         if self.title:
             ax.set_title(self.title)
         ax.grid(alpha=0.3)
-        if self.series:
-            ax.legend(loc="upper right")
+        if self.series:  # below the axes, where it never hides a curve
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(self.series),
+                      frameon=False)
         fig.tight_layout()
         return fig
 

@@ -109,7 +109,10 @@ class TrainerBase:
     def _train_epoch(self, model, data, epoch: int):
         """One pass over the training data; returns (stats, seconds in steps, message)."""
         n_batches = math.ceil(data.num_train / data.batch_size)
-        every = max(1, n_batches // POINTS_PER_EPOCH)
+        # Batch counts after which the loss curve gets a point: equal windows of batches.
+        marks = sorted({max(1, round(n_batches * k / POINTS_PER_EPOCH))
+                        for k in range(1, POINTS_PER_EPOCH + 1)})
+        redraw_at = set(marks[1::2])  # redraw the live plot twice per epoch
         total_loss = total_correct = 0.0
         n = window_loss = window_n = 0
         seconds = 0.0
@@ -128,10 +131,10 @@ class TrainerBase:
             n += size
             window_loss += loss * size
             window_n += size
-            if self.board and ((i + 1) % every == 0 or i + 1 == n_batches):
+            if self.board and i + 1 in marks:
                 seconds += time.perf_counter() - start
                 self.board.draw(epoch + (i + 1) / n_batches, window_loss / window_n,
-                                "train_loss", redraw=(i + 1) % (2 * every) == 0)
+                                "train_loss", redraw=i + 1 in redraw_at)
                 window_loss = window_n = 0
                 start = time.perf_counter()
         seconds += time.perf_counter() - start

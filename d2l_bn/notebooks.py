@@ -5,6 +5,9 @@
     python -m d2l_bn.notebooks check                 # fail if anything is out of sync
     python -m d2l_bn.notebooks execute pytorch       # full run, outputs saved in place
 
+Every command takes ``--source <stem>`` (e.g. ``--source exercises``) to handle one
+source only.
+
 A source is a jupytext MyST notebook ``chapters/<name>.md``. Its framework cells start
 with ``%%tab <framework>``; the cell tagged ``tab-setup`` selects the framework in
 Jupyter and is replaced, in each generated notebook, by a cell that installs the
@@ -258,20 +261,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m d2l_bn.notebooks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("split", help="write the per-framework notebooks")
-    sub.add_parser("merge", help="assemble the site page(s) from source + executed notebooks")
-    sub.add_parser("check", help="exit 1 if a generated notebook or page is out of sync")
+    commands = [sub.add_parser("split", help="write the per-framework notebooks"),
+                sub.add_parser("merge", help="assemble the site page(s) from source + "
+                                             "executed notebooks"),
+                sub.add_parser("check", help="exit 1 if a generated notebook or page is "
+                                             "out of sync")]
     run = sub.add_parser("execute", help="full run of per-framework notebooks")
     run.add_argument("frameworks", nargs="*", metavar="FRAMEWORK",
                      help=f"any of {', '.join(FRAMEWORKS)} (default: all)")
-    run.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
+    for command in [*commands, run]:
+        command.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
     run.add_argument("--smoke", action="store_true", help="tiny runs (D2L_BN_SMOKE=1)")
     args = parser.parse_args(argv)
 
     unknown = set(getattr(args, "frameworks", [])) - set(FRAMEWORKS)
     if unknown:
         parser.error(f"unknown framework(s) {sorted(unknown)}; choose from {FRAMEWORKS}")
-    chosen = [s for s in sources() if args.__dict__.get("source") in (None, s.stem)]
+    chosen = [s for s in sources() if args.source in (None, s.stem)]
+    if not chosen:
+        parser.error(f"no source chapters/{args.source}.md with %%tab cells; choose from "
+                     f"{', '.join(s.stem for s in sources())}")
     if args.command == "split":
         for source in chosen:
             for fw in FRAMEWORKS:
