@@ -12,6 +12,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from d2l_bn import FRAMEWORKS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "chapters/batch_norm"
+EXERCISES = "chapters/exercises"
 LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 DEFAULT = "pytorch"
 STORAGE_KEY = "sphinx-design-tab-id-framework"  # sphinx-design's prefix + our sync group
@@ -188,7 +190,7 @@ def visible_code(tab_set) -> str:
 
 def test_pages_load_without_console_errors(site, browser):
     severe_console_messages(browser)  # drop anything logged earlier
-    for page in ["index.html", "chapters/index.html", f"{CHAPTER}.html"]:
+    for page in ["index.html", "chapters/index.html", f"{CHAPTER}.html", f"{EXERCISES}.html"]:
         fresh(browser, site + page)
         assert severe_console_messages(browser) == [], page
 
@@ -356,7 +358,7 @@ def _fetch(url: str) -> tuple[int, str]:
 
 def test_internal_links_and_anchors_resolve(site, browser):
     checked = 0
-    for page in ["chapters/index.html", f"{CHAPTER}.html"]:
+    for page in ["chapters/index.html", f"{CHAPTER}.html", f"{EXERCISES}.html"]:
         load(browser, site + page)
         hrefs = browser.execute_script(
             "return [...document.querySelectorAll('a[href]')].map(a => a.href);")
@@ -389,3 +391,98 @@ def test_screenshots_of_each_framework(site, browser):
             assert browser.save_screenshot(
                 str(SCREENSHOTS / f"chapter-{framework}-training.png"))
     load(browser, site + f"{CHAPTER}.html?framework={DEFAULT}")  # leave the default behind
+
+
+# --- (d) the exercises page: tabs, solutions behind toggles, the sweep figure ----------
+
+SWEEP_PLOT = "show(plot_lr_sweep(sweeps))"  # the cell that draws exercise 2's figure
+HEADING = re.compile(r"^## (Exercise \d+):", re.MULTILINE)
+
+
+def exercise_sections() -> dict[str, tuple[str, list]]:
+    """The merged exercises notebook by "## Exercise N" section: (its prose, its code cells)."""
+    sections: dict[str, tuple[list[str], list]] = {}
+    current = None
+    for cell in nbformat.read(ROOT / f"{EXERCISES}.ipynb", as_version=4).cells:
+        if cell.cell_type == "code":
+            if current:
+                sections[current][1].append(cell)
+            continue
+        # a markdown cell may end one section (e.g. its explanation) and start the next
+        parts = HEADING.split(cell.source)
+        if current:
+            sections[current][0].append(parts[0])
+        for name, text in zip(parts[1::2], parts[2::2]):
+            current = name
+            sections[current] = ([text], [])
+    return {name: ("\n".join(prose), cells) for name, (prose, cells) in sections.items()}
+
+
+def test_exercises_notebook_has_solutions_explanations_and_sweep_figure():
+    sections = exercise_sections()
+    assert list(sections) == [f"Exercise {n}" for n in range(1, 9)]
+    for name, (prose, cells) in list(sections.items())[:7]:  # 8 is a note, without code
+        hidden = [c for c in cells if "hide-cell" in c.metadata.get("tags", [])]
+        for framework in FRAMEWORKS:
+            mine = [c for c in hidden if framework in c.metadata["tags"]]
+            assert mine, f"{name}: no hidden solution cell for {framework}"
+        assert prose.count("{dropdown} Explanation") == 1, f"{name}: one Explanation drop-down"
+    sweep = [c for c in sections["Exercise 2"][1] if SWEEP_PLOT in c.source]
+    assert sorted(t for c in sweep for t in c.metadata["tags"] if t in FRAMEWORKS) == sorted(
+        FRAMEWORKS)
+    for cell in sweep:
+        assert has_png(cell), f"no sweep figure in {cell.metadata['tags']}: execute and merge"
+
+
+def test_exercises_page_has_tabs_and_hides_solutions(build):
+    from bs4 import BeautifulSoup
+
+    result, html = build
+    assert result.returncode == 0, "the book did not build"
+    page = BeautifulSoup((html / f"{EXERCISES}.html").read_text(), "html.parser")
+    notebook = ROOT / f"{EXERCISES}.ipynb"
+    groups = notebook_groups(notebook)
+    tab_sets = page.select("div.sd-tab-set.framework-tabs")
+    assert len(groups) > 10 and len(tab_sets) == len(groups)
+    for tab_set, group in zip(tab_sets, groups):
+        labels = tab_set.find_all("label", class_="sd-tab-label", recursive=False)
+        assert [label["data-sync-id"] for label in labels] == [fw for fw, _ in group]
+    for cell in page.select("div.cell.tag_mxnet, div.cell.tag_pytorch, div.cell.tag_tensorflow"):
+        assert cell.find_parent("div", class_="sd-tab-set"), "a framework cell outside the tabs"
+    # every solution cell: code and output inside a closed <details> toggle
+    n_hidden = sum("hide-cell" in c.metadata.get("tags", [])
+                   for c in nbformat.read(notebook, as_version=4).cells)
+    hidden = page.select("div.cell.tag_hide-cell")
+    assert n_hidden > 20 and len(hidden) == n_hidden
+    for cell in hidden:
+        toggle = cell.find("details", recursive=False)
+        assert toggle is not None and "hide" in toggle["class"] and not toggle.has_attr("open")
+        assert cell.select_one("details > summary") and toggle.select_one(".cell_input")
+        assert not cell.find(class_="cell_output", recursive=False), "output outside the toggle"
+    explanations = page.select("details.sd-dropdown")
+    assert [d.summary.get_text(strip=True) for d in explanations] == ["Explanation"] * 7
+    # exercise 2's figure, in every framework's tab, behind the toggle
+    sweeps = [cell for cell in hidden if SWEEP_PLOT in cell.get_text()]
+    assert {c for cell in sweeps for c in cell["class"]} >= {f"tag_{fw}" for fw in FRAMEWORKS}
+    for cell in sweeps:
+        assert cell.select_one("details .cell_output img"), cell["class"]
+
+
+def test_exercise_solution_opens_to_show_the_sweep_figure(site, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for framework in FRAMEWORKS:
+        load(browser, f"{site}{EXERCISES}.html?framework={framework}")
+        assert selections(browser) == {framework}
+        cell = next(c for c in browser.find_elements(
+            "css selector", f".cell.tag_hide-cell.tag_{framework}")
+            if SWEEP_PLOT in c.get_attribute("textContent"))
+        image = cell.find_element("css selector", ".cell_output img")
+        assert not image.is_displayed()  # collapsed until the reader asks
+        summary = cell.find_element("css selector", "summary")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+        summary.click()
+        WebDriverWait(browser, TIMEOUT).until(lambda _, img=image: img.is_displayed())
+        WebDriverWait(browser, TIMEOUT).until(lambda driver, img=image: driver.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0;", img))
+    load(browser, f"{site}{CHAPTER}.html?framework={DEFAULT}")  # leave the default behind
