@@ -3,9 +3,15 @@
 A backend's ``Trainer`` implements three hooks:
 
 * ``prepare(model, data)``: build the model on one batch, initialize, make the optimizer;
-* ``train_step(model, X, y)``: one SGD step **in training mode**, returning
-  ``(mean loss, number of correct predictions)`` as Python numbers;
-* ``eval_step(model, X, y)``: the same two numbers **in prediction mode**, no update.
+* ``train_step(model, X, y)``: one SGD step **in training mode**; it adds the batch's
+  summed loss and number of correct predictions to running sums kept on the device;
+* ``pop_train_sums()``: those two sums as Python numbers, then reset to zero;
+* ``eval_step(model, X, y)``: (mean loss, number correct) **in prediction mode**, no update.
+
+The loop reads the sums back only a few times per epoch (where the loss curve gets a
+point), not after every step: a read waits for the device to finish, and frameworks that
+run steps asynchronously (MXNet's engine, TensorFlow, any GPU) would lose that overlap.
+Divergence is therefore noticed at the end of the window in which it happens.
 """
 
 from __future__ import annotations
@@ -62,7 +68,10 @@ class TrainerBase:
     def prepare(self, model, data) -> None:
         raise NotImplementedError
 
-    def train_step(self, model, X, y) -> tuple[float, float]:
+    def train_step(self, model, X, y) -> None:
+        raise NotImplementedError
+
+    def pop_train_sums(self) -> tuple[float, float]:
         raise NotImplementedError
 
     def eval_step(self, model, X, y) -> tuple[float, float]:
@@ -109,35 +118,37 @@ class TrainerBase:
     def _train_epoch(self, model, data, epoch: int):
         """One pass over the training data; returns (stats, seconds in steps, message)."""
         n_batches = math.ceil(data.num_train / data.batch_size)
-        # Batch counts after which the loss curve gets a point: equal windows of batches.
+        # Batch counts after which the sums are read: equal windows of batches, each a
+        # point of the loss curve.
         marks = sorted({max(1, round(n_batches * k / POINTS_PER_EPOCH))
                         for k in range(1, POINTS_PER_EPOCH + 1)})
         redraw_at = set(marks[1::2])  # redraw the live plot twice per epoch
         total_loss = total_correct = 0.0
-        n = window_loss = window_n = 0
+        n = window_n = first = 0
         seconds = 0.0
+        self.pop_train_sums()  # start from zero
         start = time.perf_counter()
         for i, (X, y) in enumerate(data.train_dataloader()):
-            loss, correct = self.train_step(model, X, y)
-            size = int(y.shape[0])
-            if not math.isfinite(loss):
-                seconds += time.perf_counter() - start
-                return {"n": n}, seconds, (
-                    f"diverged: the training loss became {loss} at epoch {epoch + 1}, batch "
-                    f"{i + 1}; stopped this run (the learning rate is probably too large). "
-                    f"History up to the last finished epoch is kept.")
-            total_loss += loss * size
+            self.train_step(model, X, y)
+            window_n += int(y.shape[0])
+            if i + 1 not in marks:
+                continue
+            loss_sum, correct = self.pop_train_sums()
+            seconds += time.perf_counter() - start
+            if not math.isfinite(loss_sum):
+                return {"n": n + window_n}, seconds, (
+                    f"diverged: the training loss became {loss_sum / window_n} in epoch "
+                    f"{epoch + 1}, batches {first + 1}-{i + 1}; stopped this run (the "
+                    f"learning rate is probably too large). History up to the last "
+                    f"finished epoch is kept.")
+            total_loss += loss_sum
             total_correct += correct
-            n += size
-            window_loss += loss * size
-            window_n += size
-            if self.board and i + 1 in marks:
-                seconds += time.perf_counter() - start
-                self.board.draw(epoch + (i + 1) / n_batches, window_loss / window_n,
+            n += window_n
+            if self.board:
+                self.board.draw(epoch + (i + 1) / n_batches, loss_sum / window_n,
                                 "train_loss", redraw=i + 1 in redraw_at)
-                window_loss = window_n = 0
-                start = time.perf_counter()
-        seconds += time.perf_counter() - start
+            window_n, first = 0, i + 1
+            start = time.perf_counter()
         return {"n": n, "loss": total_loss / n, "acc": total_correct / n}, seconds, ""
 
     def _validate(self, model, data) -> tuple[float, float]:

@@ -109,6 +109,7 @@ class Trainer(TrainerBase):
             model(X[:2].as_in_context(self.device))  # completes deferred shapes
             model._d2l_initialized = True
         self.optimizer = model.configure_optimizers()
+        self._sums = mx.nd.zeros(2, ctx=self.device)  # summed loss, correct count
 
     def train_step(self, model, X, y):
         X, y = X.as_in_context(self.device), y.as_in_context(self.device)
@@ -116,7 +117,13 @@ class Trainer(TrainerBase):
             loss, acc = model.training_step(X, y)
         loss.backward()
         self.optimizer.step(1)  # the loss is already a batch mean
-        return loss.asscalar().item(), acc.asscalar().item() * y.shape[0]
+        # Queued on MXNet's engine like the step itself: nothing here waits for it.
+        self._sums += mx.nd.concat(loss.reshape(1), acc.reshape(1), dim=0) * y.shape[0]
+
+    def pop_train_sums(self):
+        loss_sum, correct = (float(v) for v in self._sums.asnumpy())
+        self._sums[:] = 0
+        return loss_sum, correct
 
     def eval_step(self, model, X, y):
         X, y = X.as_in_context(self.device), y.as_in_context(self.device)

@@ -123,13 +123,14 @@ class Trainer(TrainerBase):
             model._d2l_initialized = True
         self.optimizer = model.configure_optimizers()
         self.optimizer.build(model.trainable_variables)
+        self._sums = tf.Variable(tf.zeros(2), trainable=False)  # summed loss, correct count
 
         def sgd_step(X, y):
             with tf.GradientTape() as tape:
                 loss, acc = model.training_step(X, y)
             grads = tape.gradient(loss, model.trainable_variables)
             self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
-            return loss, acc
+            self._sums.assign_add(tf.stack([loss, acc]) * tf.cast(tf.shape(y)[0], tf.float32))
 
         # One signature with an unknown batch size: the last, smaller batch of an epoch
         # reuses the same graph. Tracing here keeps compilation out of the timed steps.
@@ -141,8 +142,12 @@ class Trainer(TrainerBase):
 
     def train_step(self, model, X, y):
         with tf.device(self.device):
-            loss, acc = self._sgd_step(X, y)
-        return float(loss), float(acc) * int(y.shape[0])
+            self._sgd_step(X, y)
+
+    def pop_train_sums(self):
+        loss_sum, correct = (float(v) for v in self._sums.numpy())
+        self._sums.assign(tf.zeros(2))
+        return loss_sum, correct
 
     def eval_step(self, model, X, y):
         with tf.device(self.device):

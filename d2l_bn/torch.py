@@ -95,6 +95,7 @@ class Trainer(TrainerBase):
             init_cnn(model)
             model._d2l_initialized = True
         self.optimizer = model.configure_optimizers()
+        self._sums = torch.zeros(2, device=self.device)  # summed loss, correct count
 
     def train_step(self, model, X, y):
         model.train()
@@ -102,7 +103,13 @@ class Trainer(TrainerBase):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return loss.item(), acc.item() * len(y)
+        with torch.no_grad():  # stays on the device: no wait for the step to finish
+            self._sums += torch.stack((loss.detach(), acc)) * len(y)
+
+    def pop_train_sums(self):
+        loss_sum, correct = self._sums.tolist()
+        self._sums.zero_()
+        return loss_sum, correct
 
     def eval_step(self, model, X, y):
         loss, acc = model.validation_step(X.to(self.device), y.to(self.device))
