@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
 
-    from . import data_load, machine, report, summary
+    from . import data_load, machine, readme, report, summary
 
     started = time.perf_counter()
     results: dict = {
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     results["verdicts"] = summary.verdicts(results)
     results["seconds"] = time.perf_counter() - started
     paths = report.write_all(results, args.output)
+    if not config.quick and Path(args.output).resolve() == DEFAULT_OUTPUT.resolve():
+        readme.update(paths["md"].read_text())  # the README shows the latest full run
     print(report.render_text(results), end="")
     print(f"\nwrote {', '.join(str(p) for p in paths.values())} "
           f"in {results['seconds']:.0f} s")

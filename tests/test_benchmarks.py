@@ -141,3 +141,12 @@ def test_quick_run_json_schema(quick_run):
         assert 0 < row["fraction_of_limit"]
     assert set(res["verdicts"]["targets"]) == {"data_warm_load"} | {
         f"trainer_ratio_{fw}" for fw in FRAMEWORK_ORDER}
+
+
+def test_readme_shows_the_latest_full_run():
+    from benchmarks import readme
+
+    results = readme.README.parent / "benchmarks" / "results"
+    assert json.loads((results / "latest.json").read_text())["quick"] is False
+    latest = (results / "latest.md").read_text()
+    assert readme.block(readme.README.read_text()) == latest.strip("\n")
