@@ -139,6 +139,17 @@ class Trainer(TrainerBase):
         self._eval_step = tf.function(model.validation_step, input_signature=spec)
         self._sgd_step.get_concrete_function()
         self._eval_step.get_concrete_function()
+        self._warm_up(model, X, y)
+
+    def _warm_up(self, model: Classifier, X: tf.Tensor, y: tf.Tensor) -> None:
+        """Run the compiled step once and undo it: TensorFlow optimizes a graph on its
+        first call, which would otherwise land in the first timed step."""
+        state = [*model.variables, *self.optimizer.variables, self._sums]
+        saved = [v.numpy() for v in state]
+        with tf.device(self.device):
+            self._sgd_step(X, y)
+        for variable, value in zip(state, saved):
+            variable.assign(value)
 
     def train_step(self, model, X, y):
         with tf.device(self.device):

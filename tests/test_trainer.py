@@ -129,3 +129,24 @@ def test_board_renders_headless(tmp_path):
     path = tmp_path / "curves.png"
     board.save(path)
     assert path.stat().st_size > 5000
+
+
+def weights(framework, model):
+    if framework == "pytorch":
+        return [t.detach().numpy().copy() for t in model.state_dict().values()]
+    if framework == "tensorflow":
+        return [v.numpy().copy() for v in model.variables]
+    return [p.data().asnumpy().copy() for p in model.collect_params().values()]
+
+
+def test_prepare_leaves_an_initialized_model_unchanged(framework, d2l, smoke):
+    """prepare() may build, trace and warm up, but must not train (TensorFlow undoes its
+    warm-up step), nor re-initialize a model that was already initialized."""
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=64)
+    model, _ = tiny_model(framework, d2l, lr=0.5, with_bn=True)
+    d2l.Trainer(max_epochs=1).prepare(model, data)
+    before = weights(framework, model)
+    d2l.Trainer(max_epochs=1).prepare(model, data)
+    for old, new in zip(before, weights(framework, model), strict=True):
+        np.testing.assert_array_equal(old, new)
