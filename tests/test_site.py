@@ -395,7 +395,7 @@ def test_screenshots_of_each_framework(site, browser):
 
 # --- (d) the exercises page: tabs, solutions behind toggles, the sweep figure ----------
 
-SWEEP_PLOT = "show(plot_lr_sweep(sweeps))"  # the cell that draws exercise 2's figure
+SWEEP_PLOT = "show(plot_lr_sweep(sweeps"  # the cell that draws the learning-rate figure
 HEADING = re.compile(r"^## (Exercise \d+):", re.MULTILINE)
 
 
