@@ -220,7 +220,6 @@ class FashionMNISTBase:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
         self.batch_size = batch_size
         self.resize = tuple(resize) if resize else None
-        self.text_labels_all = TEXT_LABELS
         raw = load_arrays()
         self.load_seconds = raw.seconds
         train = (raw.train_images, raw.train_labels)

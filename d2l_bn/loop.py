@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .board import ProgressBoard
 from .data import smoke_mode
@@ -47,9 +47,6 @@ class FitResult:
                 f"val acc {self.val_acc:.3f} | {self.examples_per_sec:,.0f} examples/sec "
                 f"| {self.device}")
         return f"{line} | {self.message}" if self.diverged else line
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class TrainerBase:

@@ -43,22 +43,24 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool):
     return Tiny(), get
 
 
+def as_numpy(tensor) -> np.ndarray:
+    """A framework tensor as a numpy array (MXNet NDArrays need .asnumpy())."""
+    return np.asarray(tensor.asnumpy() if hasattr(tensor, "asnumpy") else tensor)
+
+
 def test_loaders_layout_types_and_shuffling(framework, d2l, smoke):
     data = d2l.FashionMNIST(batch_size=100)
     assert (data.num_train, data.num_val) == (1024, 512)
     X, y = next(iter(data.train_dataloader()))
     expected = (100, 28, 28, 1) if framework == "tensorflow" else (100, 1, 28, 28)
     assert tuple(X.shape) == expected and tuple(y.shape) == (100,)
-    X = np.asarray(X.asnumpy() if hasattr(X, "asnumpy") else X)
+    X = as_numpy(X)
     assert X.dtype == np.float32 and 0.0 <= X.min() and X.max() <= 1.0
-    first = [np.asarray(b[1].asnumpy() if hasattr(b[1], "asnumpy") else b[1])
-             for b in data.train_dataloader()]
-    second = [np.asarray(b[1].asnumpy() if hasattr(b[1], "asnumpy") else b[1])
-              for b in data.train_dataloader()]
+    first = [as_numpy(y) for _, y in data.train_dataloader()]
+    second = [as_numpy(y) for _, y in data.train_dataloader()]
     assert sum(len(b) for b in first) == 1024 and len(first[-1]) == 24
     assert not np.array_equal(np.concatenate(first), np.concatenate(second))
-    val1 = [np.asarray(b[1].asnumpy() if hasattr(b[1], "asnumpy") else b[1])
-            for b in data.val_dataloader()]
+    val1 = [as_numpy(y) for _, y in data.val_dataloader()]
     assert sum(len(b) for b in val1) == 512
     assert data.text_labels([0, 9]) == ["t-shirt", "ankle boot"]
 
