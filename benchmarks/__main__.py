@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frameworks", nargs="+", metavar="NAME",
                         help=f"subset of {', '.join(FRAMEWORK_ORDER)} (default: all)")
     parser.add_argument("--repeats", type=int, metavar="N",
-                        help="timed repeats per side (default 7; 2 with --quick)")
+                        help="timed repeats per side (default 7, and 15 for the Trainer "
+                             "overhead; 2 with --quick)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                         help="where latest.json/.md/.png go (default: benchmarks/results)")
     parser.add_argument("--no-drop-caches", action="store_true",

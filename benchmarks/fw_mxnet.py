@@ -26,7 +26,7 @@ NAME = "mxnet"
 LAYOUT = "NCHW"
 MODES = ("eager",)
 
-RAW_LOOP = ("numpy permutation per epoch; mx.nd.array(X[idx]), mx.nd.array(y[idx]); "
+RAW_LOOP = ("numpy permutation per epoch; mx.nd.array(np.take(X, idx, axis=0)) and the same for y; "
             "autograd.record(): SoftmaxCrossEntropyLoss(model(X), y); loss.backward(); "
             "gluon.Trainer.step(batch_size); no host read per step (the engine runs "
             "asynchronously), mx.nd.waitall() once after the last step")
@@ -69,7 +69,8 @@ def raw_epoch_side(chapter, data, lr: float, sync_every_step: bool):
         order = np.random.permutation(len(y_all))
         for i in range(0, len(y_all), bs):
             idx = order[i:i + bs]
-            X, y = mx.nd.array(X_all[idx]), mx.nd.array(y_all[idx])
+            X = mx.nd.array(np.take(X_all, idx, axis=0))
+            y = mx.nd.array(np.take(y_all, idx, axis=0))
             with autograd.record():
                 loss = loss_fn(model(X), y)
             loss.backward()

@@ -25,7 +25,7 @@ NAME = "tensorflow"
 LAYOUT = "NHWC"
 MODES = ("eager", "tf.function")
 
-RAW_LOOP = ("numpy permutation per epoch; tf.convert_to_tensor(X[idx]) and (y[idx]); one "
+RAW_LOOP = ("numpy permutation per epoch; tf.convert_to_tensor(np.take(X, idx, axis=0)) and the same for y; one "
             "@tf.function step (GradientTape, model(X, training=True), mean sparse softmax "
             "cross-entropy, keras SGD apply_gradients) traced once in the warm-up; "
             "float(loss) once after the last step")
@@ -87,7 +87,8 @@ def raw_epoch_side(chapter, data, lr: float, sync_every_step: bool):
         order = np.random.permutation(len(y_all))
         for i in range(0, len(y_all), bs):
             idx = order[i:i + bs]
-            loss = step(tf.convert_to_tensor(X_all[idx]), tf.convert_to_tensor(y_all[idx]))
+            loss = step(tf.convert_to_tensor(np.take(X_all, idx, axis=0)),
+                        tf.convert_to_tensor(np.take(y_all, idx, axis=0)))
             if sync_every_step:
                 float(loss)
         float(loss)

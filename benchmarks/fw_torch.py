@@ -23,7 +23,8 @@ NAME = "pytorch"
 LAYOUT = "NCHW"
 MODES = ("eager",)
 
-RAW_LOOP = ("numpy permutation per epoch; torch.from_numpy(X[idx]), torch.from_numpy(y[idx]); "
+RAW_LOOP = ("numpy permutation per epoch; torch.from_numpy(np.take(X, idx, axis=0)) and the "
+            "same for y; "
             "F.cross_entropy(model(X), y); zero_grad(set_to_none=True); backward(); "
             "torch.optim.SGD.step(); model.train() once; loss.item() once after the last "
             "step (CPU ops are synchronous anyway)")
@@ -59,7 +60,8 @@ def raw_epoch_side(chapter, data, lr: float, sync_every_step: bool):
         order = np.random.permutation(len(y_all))
         for i in range(0, len(y_all), bs):
             idx = order[i:i + bs]
-            X, y = torch.from_numpy(X_all[idx]), torch.from_numpy(y_all[idx])
+            X = torch.from_numpy(np.take(X_all, idx, axis=0))  # canonical strides: d2l_bn.data.gather
+            y = torch.from_numpy(np.take(y_all, idx, axis=0))
             loss = F.cross_entropy(model(X), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -89,6 +91,55 @@ def lenet_step_sides(chapter, X_np, y_np, lr: float, mode: str, steps: int) -> d
 
         sides[name] = _per_call(step, steps)
     return sides
+
+
+STRIDES = ("the same batch of 128 training images gathered two ways: np.take(X, idx, axis=0) "
+           "(what d2l_bn's loader does) and X[idx]; both are C-contiguous, but X[idx] gives "
+           "the size-1 channel axis a stride of 1, which PyTorch reads as channels-last; "
+           "the BN rows feed nn.BatchNorm2d(6) the shape of LeNet's first convolution "
+           "output in the default and in the channels-last memory format")
+
+
+def input_strides_sides(chapter, data, lr: float, steps: int, calls: int) -> dict:
+    """How the strides of the input batch change PyTorch's speed (a diagnostic).
+
+    Returns {"lenet_step": {"take": side, "fancy_index": side},
+             "bn_layer": {"take": side, "fancy_index": side}}, seconds per call.
+    """
+    idx = np.random.default_rng(0).permutation(len(data.train_y))[:data.batch_size]
+    y = torch.from_numpy(np.take(data.train_y, idx, axis=0))
+    batches = {"take": torch.from_numpy(np.take(data.train_X, idx, axis=0)),
+               "fancy_index": torch.from_numpy(data.train_X[idx])}
+    lenet = {}
+    for name, X in batches.items():
+        torch.manual_seed(0)
+        model = chapter.LeNetBN(lr=lr)
+        model(X[:2])  # materializes the lazy layers
+        model = _init(model)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+        def step(model=model, optimizer=optimizer, X=X):
+            loss = F.cross_entropy(model(X), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        lenet[name] = _per_call(step, steps)
+    torch.manual_seed(0)
+    layer = nn.BatchNorm2d(6).train()
+    x = torch.randn(data.batch_size, 6, 24, 24)
+    upstream = torch.randn(x.shape)
+    layer_sides = {}
+    for name, fmt in (("take", torch.contiguous_format), ("fancy_index", torch.channels_last)):
+        xf = x.contiguous(memory_format=fmt).requires_grad_()
+        gf = upstream.contiguous(memory_format=fmt)
+
+        def call(xf=xf, gf=gf):
+            return torch.autograd.grad(layer(xf), [xf, *layer.parameters()], gf)
+
+        layer_sides[name] = _per_call(call, calls)
+    return {"lenet_step": lenet, "bn_layer": layer_sides}
 
 
 def bn_layer_sides(chapter, shape: tuple[int, ...], mode: str, calls: int) -> dict:

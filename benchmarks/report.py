@@ -44,12 +44,17 @@ def num(x: float | None) -> str:
     return f"{x:.2g}"
 
 
-def spread(stats: dict | None, factor: float = 1.0) -> str:
+def spread(stats: dict | None, factor: float = 1.0, fmt=num) -> str:
     """'median [min-max]' of a stats dict, scaled."""
     if not stats:
         return "-"
-    return (f"{num(stats['median'] * factor)} "
-            f"[{num(stats['min'] * factor)}-{num(stats['max'] * factor)}]")
+    return (f"{fmt(stats['median'] * factor)} "
+            f"[{fmt(stats['min'] * factor)}-{fmt(stats['max'] * factor)}]")
+
+
+def three_places(x: float) -> str:
+    """Ratios compared with a target: enough digits that 0.946 does not print as 0.95."""
+    return f"{x:.3f}"
 
 
 def _cached(page_cache: dict) -> str:
@@ -94,8 +99,11 @@ def machine_line(results: dict) -> str:
 
 def run_line(results: dict) -> str:
     c = results["config"]
-    return (f"Medians of {c['repeats']} interleaved repeats after {c['warmup']} warm-up "
-            f"run(s) of each side; [min-max] in brackets. Command: `{results['command']}`.")
+    trainer = c.get("trainer_repeats", c["repeats"])
+    counts = (f"{c['repeats']} interleaved repeats ({trainer} for the Trainer overhead)"
+              if trainer != c["repeats"] else f"{c['repeats']} interleaved repeats")
+    return (f"Medians of {counts} after {c['warmup']} warm-up run(s) of each side; "
+            f"[min-max] in brackets. Command: `{results['command']}`.")
 
 
 # --- tables -----------------------------------------------------------------------------
@@ -132,7 +140,7 @@ def tables(results: dict) -> list[dict]:
         trainer_rows.append([
             fw_label(fw), spread(s["trainer_fit"]["examples_per_sec"]),
             spread(s["raw"]["examples_per_sec"]),
-            spread(t["ratio"]), f">= {t['target']}: {verdict(t['pass'])}",
+            spread(t["ratio"], fmt=three_places), f">= {t['target']}: {verdict(t['pass'])}",
             spread(t["ratio_steady"]), spread(t["ratio_raw_synced"]),
             num(t["fit_minus_epoch_s"])])
         notes.append(f"{fw_label(fw)} raw loop: {t['raw_loop']}.")
@@ -173,6 +181,23 @@ def tables(results: dict) -> list[dict]:
                     "headers": ["framework", "mode", "LeNetBNScratch", "LeNetBN",
                                 "scratch/built-in", "LeNetBN examples/s"],
                     "rows": step_rows})
+
+    for fw, res in fws.items():
+        strides = res.get("input_strides")
+        if not strides:
+            continue
+        rows = [[label, spread(strides[key]["take"], factor),
+                 spread(strides[key]["fancy_index"], factor), spread(strides[key]["ratio"])]
+                for key, label, factor in (
+                    ("lenet_step", "LeNetBN SGD step, batch 128, ms", 1e3),
+                    ("bn_layer", "nn.BatchNorm2d(6) forward+backward, (128, 6, 24, 24), us",
+                     1e6))]
+        out.append({"title": (f"{fw_label(fw)}: strides of the input batch; time per call, "
+                              "ratio = X[idx] / np.take time"),
+                    "headers": ["measurement", "np.take (default format)",
+                                "X[idx] (channels-last)", "X[idx]/np.take"],
+                    "rows": rows,
+                    "notes": [f"{fw_label(fw)}: {strides['what']}."]})
 
     tp = results.get("throughput")
     if tp and tp["rows"]:
@@ -222,7 +247,7 @@ def _verdict_lines(results: dict) -> list[str]:
     v = results.get("verdicts", {})
     lines = []
     for name, t in v.get("targets", {}).items():
-        lines.append(f"{name}: {num(t['value'])} (target {t['target']}) {verdict(t['pass'])}")
+        lines.append(f"{name}: {t['value']:.3g} (target {t['target']}) {verdict(t['pass'])}")
     for name, message in v.get("errors", {}).items():
         lines.append(f"ERROR in {name}: {message}")
     return lines

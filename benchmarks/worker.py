@@ -49,7 +49,7 @@ TRAINER_SIDES = {
     "trainer_fit": ("the Trainer's own examples_per_sec from a fresh "
                     "d2l.Trainer(max_epochs=1, board=False, verbose=False).fit(model, data) "
                     "per repeat (same model object each time, initialized once): per step "
-                    "the d2l dataloader (permutation, X[idx], to_tensor), model.train()/"
+                    "the d2l dataloader (permutation, np.take, to_tensor), model.train()/"
                     "training mode, loss and accuracy, the SGD step, and loss and accuracy "
                     "read back to Python numbers; prepare() and validation are outside its "
                     "timing, but anything prepare() leaves to the first step (TensorFlow: "
@@ -89,7 +89,7 @@ def trainer_overhead(adapter, chapter, data, config: Config, progress) -> dict:
              "trainer_epoch": trainer_epoch,
              "raw_synced": adapter.raw_epoch_side(chapter, data, config.lr,
                                                   sync_every_step=True)}
-    seconds = interleave(sides, config.repeats, config.warmup, progress)
+    seconds = interleave(sides, config.trainer_repeats, config.warmup, progress)
     n = data.num_train
     ratio = paired_ratio(seconds["raw"], seconds["trainer_fit"])  # = throughput ratio
     one_time = statistics.median(seconds["trainer_fit"]) - statistics.median(
@@ -149,6 +149,20 @@ def lenet_step(adapter, chapter, data, config: Config, progress) -> list[dict]:
     return rows
 
 
+def input_strides(adapter, data, chapter, config: Config, progress) -> dict:
+    """Diagnostic of adapters that have ``input_strides_sides`` (PyTorch): X[idx] vs np.take."""
+    progress("input strides")
+    groups = adapter.input_strides_sides(chapter, data, config.lr, config.lenet_steps,
+                                         config.layer_calls)
+    result = {"what": adapter.STRIDES}
+    for group, sides in groups.items():
+        seconds = interleave(sides, config.repeats, config.warmup)
+        result[group] = {"take": summarize(seconds["take"], "s/call"),
+                         "fancy_index": summarize(seconds["fancy_index"], "s/call"),
+                         "ratio": paired_ratio(seconds["fancy_index"], seconds["take"])}
+    return result
+
+
 def matmul(adapter, config: Config, progress) -> dict:
     from .machine import matmul_flops
 
@@ -177,10 +191,13 @@ def run(framework: str, config: Config) -> dict:
         "matmul": lambda: matmul(adapter, config, progress),
         "bn_layer": lambda: bn_layer(adapter, chapter, config, progress),
         "lenet_step": lambda: lenet_step(adapter, chapter, data, config, progress),
+        "input_strides": lambda: input_strides(adapter, data, chapter, config, progress),
         "trainer_overhead": lambda: trainer_overhead(
             adapter, chapter, data, config,
             lambda message: progress(f"Trainer overhead {message}")),
     }
+    if not hasattr(adapter, "input_strides_sides"):
+        del sections["input_strides"]
     result["section_seconds"] = {"setup": time.perf_counter() - start}
     for name, section in sections.items():
         began = time.perf_counter()

@@ -207,6 +207,19 @@ def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.einsum("ih,nhw,jw->nij", rows, images, cols, optimize=True).astype(np.float32)
 
 
+def gather(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of ``array`` as a new C-ordered array with canonical strides.
+
+    ``array[idx]`` is C-contiguous too, but numpy gives its size-1 channel axis a stride
+    of one element, so an (N, 1, H, W) batch also looks channels-last. PyTorch then
+    picks its channels-last kernels for the whole network; on the CPU its batch norm is
+    then over ten times slower and a LeNet training step about three times slower
+    (``python -m benchmarks`` measures both). ``np.take`` gives the strides of a fresh
+    array.
+    """
+    return np.take(array, idx, axis=0)
+
+
 class FashionMNISTBase:
     """Framework-free part of ``FashionMNIST``: arrays, smoke subset, shuffling, batching.
 
@@ -255,7 +268,7 @@ class FashionMNISTBase:
         order = np.random.permutation(len(y)) if shuffle else np.arange(len(y))
         for start in range(0, len(y), self.batch_size):
             idx = order[start:start + self.batch_size]
-            yield self.to_tensor(X[idx]), self.to_tensor(y[idx])
+            yield self.to_tensor(gather(X, idx)), self.to_tensor(gather(y, idx))
 
     def train_dataloader(self):
         """Minibatches of the training split, reshuffled at every call."""

@@ -65,6 +65,23 @@ def test_loaders_layout_types_and_shuffling(framework, d2l, smoke):
     assert data.text_labels([0, 9]) == ["t-shirt", "ankle boot"]
 
 
+def test_pytorch_batches_are_not_mistaken_for_channels_last(smoke):
+    """A (N, 1, H, W) batch from ``X[idx]`` has a channel stride of 1, which PyTorch reads
+    as channels-last and answers with much slower batch-norm kernels (see d2l_bn.data.gather)."""
+    import torch
+
+    from d2l_bn import torch as d2l
+
+    data = d2l.FashionMNIST(batch_size=64)
+    conv = torch.nn.Conv2d(1, 6, kernel_size=5)
+    fancy = torch.from_numpy(data.train_X[np.arange(64)])
+    assert not conv(fancy).is_contiguous()  # the trap: the output comes out channels-last
+    for loader in (data.train_dataloader(), data.val_dataloader()):
+        X, _ = next(loader)
+        assert X.stride() == torch.empty(X.shape).stride()
+        assert conv(X).is_contiguous()  # so the whole network stays in the default format
+
+
 def test_resize_gives_requested_size(framework, d2l, smoke):
     data = d2l.FashionMNIST(batch_size=8, resize=(32, 32))
     X, _ = next(iter(data.val_dataloader()))
