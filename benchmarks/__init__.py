@@ -9,7 +9,9 @@ A, B, A, B, ..., medians after a warm-up, with min and max):
    chapter's LeNetBN (target: Trainer / raw >= 0.95 in every framework);
 3. the cost of the chapter's scratch BatchNorm against each framework's own layer,
    for one layer and for a whole LeNet SGD step;
-4. LeNet-BN training throughput in GFLOP/s against a measured matrix-multiply limit.
+4. LeNet-BN training throughput in GFLOP/s against a measured matrix-multiply limit;
+5. for PyTorch, a diagnostic: a LeNet step and a BN layer on a batch gathered with
+   ``X[idx]`` (strides that PyTorch reads as channels-last) against ``np.take``.
 
 Modules: ``timing`` (framework-free timing), ``config`` (full and ``--quick`` sizes),
 ``machine`` (machine description, page cache, numpy matmul), ``data_load``, ``flops``,

@@ -9,12 +9,14 @@ from dataclasses import asdict, dataclass, replace
 class Config:
     quick: bool = False
     repeats: int = 7            # timed repeats of every side (median, min, max reported)
-    # The Trainer/raw ratio is checked against a target, and one epoch of 100 steps is
-    # short, so it gets more repeats: with 7, its median moved by +-0.03 between runs.
+    # The Trainer/raw ratio is checked against a target and one epoch is short, so it
+    # gets more repeats: with 7, its median moved by +-0.03 between runs.
     trainer_repeats: int = 15
     warmup: int = 1             # untimed runs of every side before the repeats
     batch_size: int = 128
-    train_examples: int = 12_800  # Trainer-overhead subset: 100 steps of 128
+    # Trainer-overhead subset: 200 steps of 128 per timed epoch (100 steps took under a
+    # second in PyTorch, short enough for one burst of another process to skew a sample).
+    train_examples: int = 25_600
     val_examples: int = 256     # validation slice for Trainer.fit (cheap, not timed)
     # The same SGD learning rate on both sides. Speed does not depend on it; 0.1 (not the
     # chapter's 0.9) keeps many epochs on the small subset far from divergence.

@@ -3,8 +3,8 @@
 Every measurement is a *side*: a callable that does one unit of work and returns the
 seconds it took (each side times itself, so it can leave set-up out and put a
 framework's synchronization in). Two sides of a ratio are always measured in the same
-process, interleaved A, B, A, B, ..., after a warm-up of each, so that a slow minute of
-a busy machine hits both sides rather than one.
+process, interleaved (A, B, C, then B, C, A, ...) after a warm-up of each, so that a slow
+minute of a busy machine hits every side rather than one.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> dict:
 
 def interleave(sides: Mapping[str, Side], repeats: int, warmup: int = 1,
                progress: Callable[[str], None] | None = None) -> dict[str, list[float]]:
-    """Warm each side up ``warmup`` times, then run ``repeats`` rounds A, B, A, B, ...
+    """Warm each side up ``warmup`` times, then run ``repeats`` rounds of all sides.
 
     Returns the seconds of every timed run, per side, in round order (so sample i of
     each side comes from the same round and can be paired).
@@ -57,10 +57,14 @@ def interleave(sides: Mapping[str, Side], repeats: int, warmup: int = 1,
         for fn in sides.values():
             fn()
     samples: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
     for round_ in range(repeats):
-        for name, fn in sides.items():
+        # Each round starts one side later (A, B, C; B, C, A; ...), so no side always
+        # runs first or always follows the same neighbour.
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             gc.collect()  # no collector pause from the previous side's garbage
-            samples[name].append(float(fn()))
+            samples[name].append(float(sides[name]()))
         if progress:
             progress(f"repeat {round_ + 1}/{repeats}")
     return samples

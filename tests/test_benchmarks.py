@@ -25,12 +25,19 @@ from benchmarks.timing import interleave, paired_ratio, per_call, rates, summari
 
 
 # --- framework-free pieces ------------------------------------------------------------------
-def test_interleave_warms_up_then_alternates_sides():
+def test_interleave_warms_up_then_rotates_the_order_of_sides():
     calls = []
-    sides = {"A": lambda: calls.append("A") or 1.0, "B": lambda: calls.append("B") or 2.0}
-    samples = interleave(sides, repeats=3, warmup=1)
-    assert calls == ["A", "B"] * 4  # one warm-up round, then A, B, A, B, A, B
-    assert samples == {"A": [1.0] * 3, "B": [2.0] * 3}
+
+    def side(name, seconds):
+        return lambda: calls.append(name) or seconds + len(calls)  # call number in it
+
+    sides = {"A": side("A", 100), "B": side("B", 200), "C": side("C", 300)}
+    samples = interleave(sides, repeats=4, warmup=1)
+    # one warm-up round, then every round one side later: no side is always first
+    assert "".join(calls) == "ABC" + "ABC" + "BCA" + "CAB" + "ABC"
+    # samples stay grouped by side, in round order, so sample i of each side pairs up
+    assert samples == {"A": [104, 109, 111, 113], "B": [205, 207, 212, 214],
+                       "C": [306, 308, 310, 315]}
 
 
 def test_summaries_and_paired_ratios():

@@ -322,6 +322,19 @@ def test_training_curves_are_shown_in_every_framework(site, browser):
         assert outputs and all(text.strip() for text in outputs)
 
 
+def test_printed_outputs_fit_the_page_width(site, browser):
+    """No printed output hides its end behind a horizontal scroll bar (_static/outputs.css)."""
+    for page in (CHAPTER, EXERCISES):
+        for framework in FRAMEWORKS:
+            load(browser, f"{site}{page}.html?framework={framework}")
+            wide = browser.execute_script("""
+                return [...document.querySelectorAll('.cell_output pre')]
+                    .filter(pre => pre.offsetParent !== null
+                                   && pre.scrollWidth > pre.clientWidth + 1)
+                    .map(pre => pre.textContent.slice(0, 80));""")
+            assert wide == [], (page, framework, wide)
+
+
 def test_colab_and_download_links(site, browser):
     fresh(browser, site + f"{CHAPTER}.html")
     block = browser.find_element("css selector", ".framework-launch")
