@@ -8,7 +8,9 @@ A, B, A, B, ..., medians after a warm-up, with min and max):
 2. the overhead of ``d2l.Trainer`` against a minimal hand-written loop training the
    chapter's LeNetBN (target: Trainer / raw >= 0.95 in every framework);
 3. the cost of the chapter's scratch BatchNorm against each framework's own layer,
-   for one layer and for a whole LeNet SGD step;
+   for one layer and for a whole LeNet SGD step, and of the broadcasting pattern that
+   the scratch layer is made of (``x - m`` with one ``m`` per channel vs ``m`` of
+   ``x``'s shape);
 4. LeNet-BN training throughput in GFLOP/s against a measured matrix-multiply limit;
 5. for PyTorch, a diagnostic: a LeNet step and a BN layer on a batch gathered with
    ``X[idx]`` (strides that PyTorch reads as channels-last) against ``np.take``.

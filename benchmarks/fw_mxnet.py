@@ -125,6 +125,26 @@ def bn_layer_sides(chapter, shape: tuple[int, ...], mode: str, calls: int) -> di
     return sides
 
 
+def broadcast_sides(shape: tuple[int, ...], mode: str, calls: int) -> dict:
+    """x - m forward and backward (gradients for x and m), m of x's shape vs (1, C, 1, 1)."""
+    rng = np.random.default_rng(0)
+    x = mx.nd.array(rng.standard_normal(shape, dtype=np.float32))
+    x.attach_grad()
+    upstream = mx.nd.array(rng.standard_normal(shape, dtype=np.float32))
+    sides = {}
+    for name, m_shape in (("same_shape", shape), ("broadcast", (1, shape[1], 1, 1))):
+        m = mx.nd.array(rng.standard_normal(m_shape, dtype=np.float32))
+        m.attach_grad()
+
+        def call(m=m):
+            with autograd.record():
+                y = x - m
+            y.backward(upstream)
+
+        sides[name] = per_call(call, calls, sync=_sync)
+    return sides
+
+
 def matmul_side(n: int):
     """float32 n x n matrix product with mx.nd.dot (seconds per product)."""
     rng = np.random.default_rng(0)

@@ -138,6 +138,31 @@ def _forward_backward(layer):
     return call
 
 
+def broadcast_sides(shape: tuple[int, ...], mode: str, calls: int) -> dict:
+    """x - m forward and backward (gradients for x and m), m of x's shape vs (1, 1, 1, C).
+
+    ``shape`` is given as (N, C, H, W); the tensors are NHWC.
+    """
+    nhwc = (shape[0], shape[2], shape[3], shape[1])
+    rng = np.random.default_rng(0)
+    x = tf.convert_to_tensor(rng.standard_normal(nhwc, dtype=np.float32))
+    upstream = tf.convert_to_tensor(rng.standard_normal(nhwc, dtype=np.float32))
+
+    def call(x, m):
+        with tf.GradientTape() as tape:
+            tape.watch([x, m])
+            y = x - m
+        return tape.gradient(y, [x, m], output_gradients=upstream)
+
+    if mode == "tf.function":
+        call = tf.function(call)
+    sides = {}
+    for name, m_shape in (("same_shape", nhwc), ("broadcast", (1, 1, 1, nhwc[-1]))):
+        m = tf.convert_to_tensor(rng.standard_normal(m_shape, dtype=np.float32))
+        sides[name] = per_call(lambda m=m: call(x, m), calls, sync=_sync)
+    return sides
+
+
 def matmul_side(n: int):
     """float32 n x n matrix product with tf.linalg.matmul (seconds per product)."""
     rng = np.random.default_rng(0)

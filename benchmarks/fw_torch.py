@@ -163,6 +163,19 @@ def bn_layer_sides(chapter, shape: tuple[int, ...], mode: str, calls: int) -> di
     return sides
 
 
+def broadcast_sides(shape: tuple[int, ...], mode: str, calls: int) -> dict:
+    """x - m forward and backward (gradients for x and m), m of x's shape vs (1, C, 1, 1)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=gen, requires_grad=True)
+    upstream = torch.randn(shape, generator=gen)
+    sides = {}
+    for name, m_shape in (("same_shape", shape), ("broadcast", (1, shape[1], 1, 1))):
+        m = torch.randn(m_shape, generator=gen, requires_grad=True)
+        sides[name] = _per_call(
+            lambda m=m: torch.autograd.grad(x - m, [x, m], upstream), calls)
+    return sides
+
+
 def matmul_side(n: int):
     """float32 n x n matrix product with torch.mm (seconds per product)."""
     gen = torch.Generator().manual_seed(0)

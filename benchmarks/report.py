@@ -29,6 +29,11 @@ LAYER_NOTE = (
     "epsilon=1e-5) (NHWC); gluon.nn.BatchNorm. TensorFlow: eager = op by op, tf.function = "
     "the same call traced into a graph. MXNet: imperative (not hybridized).")
 
+BROADCAST_NOTE = (
+    "The backward pass of a broadcast sums the gradient over the broadcast axes (N, H and W) "
+    "to get m's gradient; with m of x's shape there is nothing to sum. TensorFlow: NHWC, m "
+    "of shape (1, 1, 1, 16); the others: NCHW, m of shape (1, 16, 1, 1).")
+
 
 # --- number formatting ------------------------------------------------------------------
 def num(x: float | None) -> str:
@@ -168,6 +173,19 @@ def tables(results: dict) -> list[dict]:
                                 "built-in", "scratch/built-in"],
                     "rows": layer_rows,
                     "notes": [LAYER_NOTE]})
+
+    broadcast_rows = [[fw_label(fw), r["mode"], spread(r["same_shape"], 1e6),
+                       spread(r["broadcast"], 1e6), spread(r["ratio"])]
+                      for fw, res in fws.items() for r in res.get("broadcast", [])]
+    if broadcast_rows:
+        out.append({"title": ("Broadcasting, the pattern of the scratch layer's X - mean: "
+                              "x - m, forward+backward (gradients for x and m), x of shape "
+                              "(128, 16, 8, 8), microseconds per call; ratio = broadcast / "
+                              "same shape"),
+                    "headers": ["framework", "mode", "m of x's shape",
+                                "m one value per channel", "broadcast/same shape"],
+                    "rows": broadcast_rows,
+                    "notes": [BROADCAST_NOTE]})
 
     step_rows = []
     for fw, res in fws.items():

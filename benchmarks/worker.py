@@ -149,6 +149,20 @@ def lenet_step(adapter, chapter, data, config: Config, progress) -> list[dict]:
     return rows
 
 
+def broadcast(adapter, config: Config, progress) -> list[dict]:
+    """What broadcasting costs: x - m with m of x's shape vs one value per channel."""
+    rows = []
+    for mode in adapter.MODES:
+        progress(f"broadcast {mode}")
+        sides = adapter.broadcast_sides(config.bn_4d, mode, config.layer_calls)
+        seconds = interleave(sides, config.repeats, config.warmup)
+        rows.append({"mode": mode, "shape": list(config.bn_4d), "layout": adapter.LAYOUT,
+                     "same_shape": summarize(seconds["same_shape"], "s/call"),
+                     "broadcast": summarize(seconds["broadcast"], "s/call"),
+                     "ratio": paired_ratio(seconds["broadcast"], seconds["same_shape"])})
+    return rows
+
+
 def input_strides(adapter, data, chapter, config: Config, progress) -> dict:
     """Diagnostic of adapters that have ``input_strides_sides`` (PyTorch): X[idx] vs np.take."""
     progress("input strides")
@@ -190,6 +204,7 @@ def run(framework: str, config: Config) -> dict:
     sections = {
         "matmul": lambda: matmul(adapter, config, progress),
         "bn_layer": lambda: bn_layer(adapter, chapter, config, progress),
+        "broadcast": lambda: broadcast(adapter, config, progress),
         "lenet_step": lambda: lenet_step(adapter, chapter, data, config, progress),
         "input_strides": lambda: input_strides(adapter, data, chapter, config, progress),
         "trainer_overhead": lambda: trainer_overhead(

@@ -91,8 +91,8 @@ def test_quick_run_writes_every_report(quick_run):
     assert (out / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (out / "latest.md").read_text()
     assert "QUICK RUN" in md and "*Machine:*" in md and "| framework |" in md
-    for title in ("Data: load_arrays()", "Trainer overhead", "BN layer cost",
-                  "Whole LeNet", "Throughput vs limit"):
+    for title in ("Data: load_arrays()", "Trainer overhead", "BN layer cost", "Broadcasting",
+                  "Whole LeNet", "PyTorch: strides of the input batch", "Throughput vs limit"):
         assert title in stdout and title in md
     assert "QUICK RUN" in stdout
 
@@ -125,6 +125,16 @@ def test_quick_run_json_schema(quick_run):
             assert row["mode"] in modes and row["input"] in ("2-D", "4-D")
             for key in ("scratch", "builtin", "ratio"):
                 check_stats(row[key], repeats)
+        assert [row["mode"] for row in r["broadcast"]] == modes
+        for row in r["broadcast"]:
+            for key in ("same_shape", "broadcast", "ratio"):
+                check_stats(row[key], repeats)
+        if fw == "pytorch":
+            for group in ("lenet_step", "bn_layer"):
+                for key in ("take", "fancy_index", "ratio"):
+                    check_stats(r["input_strides"][group][key], repeats)
+        else:
+            assert "input_strides" not in r
         assert [row["mode"] for row in r["lenet_step"]] == modes
         for row in r["lenet_step"]:
             for key in ("scratch", "builtin", "ratio", "builtin_examples_per_sec"):
