@@ -49,9 +49,9 @@ class Config:
 FULL = Config()
 
 # Checks that everything runs, in well under a minute; its numbers mean nothing.
-QUICK = replace(FULL, quick=True, repeats=2, trainer_repeats=2, train_examples=3 * 128, val_examples=128,
-                layer_calls=5, lenet_steps=2, matmul_n=256, cold_repeats=1,
-                drop_caches=False)
+QUICK = replace(FULL, quick=True, repeats=2, trainer_repeats=2, train_examples=3 * 128,
+                val_examples=128, layer_calls=5, lenet_steps=2, matmul_n=256,
+                cold_repeats=1, drop_caches=False)
 
 
 def make_config(quick: bool = False, repeats: int | None = None,

@@ -49,6 +49,15 @@ def _init(model: nn.Module) -> nn.Module:
     return model.train()
 
 
+def _sgd_step(model: nn.Module, optimizer, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """One plain SGD step; returns the loss."""
+    loss = F.cross_entropy(model(X), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 def raw_epoch_side(chapter, data, lr: float, sync_every_step: bool):
     """One epoch of a minimal hand-written loop over ``data``'s numpy arrays."""
     model = _init(chapter.LeNetBN(lr=lr))
@@ -62,10 +71,7 @@ def raw_epoch_side(chapter, data, lr: float, sync_every_step: bool):
             idx = order[i:i + bs]
             X = torch.from_numpy(np.take(X_all, idx, axis=0))  # canonical strides: d2l_bn.data.gather
             y = torch.from_numpy(np.take(y_all, idx, axis=0))
-            loss = F.cross_entropy(model(X), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss = _sgd_step(model, optimizer, X, y)
             if sync_every_step:
                 loss.item()
         loss.item()
@@ -81,15 +87,8 @@ def lenet_step_sides(chapter, X_np, y_np, lr: float, mode: str, steps: int) -> d
     for name, cls in (("scratch", chapter.LeNetBNScratch), ("builtin", chapter.LeNetBN)):
         model = _init(cls(lr=lr))
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-
-        def step(model=model, optimizer=optimizer):
-            loss = F.cross_entropy(model(X), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        sides[name] = _per_call(step, steps)
+        sides[name] = _per_call(
+            lambda model=model, optimizer=optimizer: _sgd_step(model, optimizer, X, y), steps)
     return sides
 
 
@@ -117,15 +116,9 @@ def input_strides_sides(chapter, data, lr: float, steps: int, calls: int) -> dic
         model(X[:2])  # materializes the lazy layers
         model = _init(model)
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-
-        def step(model=model, optimizer=optimizer, X=X):
-            loss = F.cross_entropy(model(X), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        lenet[name] = _per_call(step, steps)
+        lenet[name] = _per_call(
+            lambda model=model, optimizer=optimizer, X=X: _sgd_step(model, optimizer, X, y),
+            steps)
     torch.manual_seed(0)
     layer = nn.BatchNorm2d(6).train()
     x = torch.randn(data.batch_size, 6, 24, 24)

@@ -112,6 +112,13 @@ def run_line(results: dict) -> str:
 
 
 # --- tables -----------------------------------------------------------------------------
+def add_table(out: list[dict], title: str, headers: list[str], rows: list[list],
+              notes: tuple[str, ...] = ()) -> None:
+    """Append a table to ``out``, unless it has no rows (nothing measured)."""
+    if rows:
+        out.append({"title": title, "headers": headers, "rows": rows, "notes": list(notes)})
+
+
 def tables(results: dict) -> list[dict]:
     out = []
     data = results.get("data_load")
@@ -166,26 +173,19 @@ def tables(results: dict) -> list[dict]:
             layer_rows.append([fw_label(fw), r["mode"], f"{r['input']} {tuple(r['shape'])}",
                                spread(r["scratch"], 1e6), spread(r["builtin"], 1e6),
                                spread(r["ratio"])])
-    if layer_rows:
-        out.append({"title": ("BN layer cost: forward+backward, training mode, "
-                              "microseconds per call; ratio = scratch time / built-in time"),
-                    "headers": ["framework", "mode", "input", "scratch BatchNorm",
-                                "built-in", "scratch/built-in"],
-                    "rows": layer_rows,
-                    "notes": [LAYER_NOTE]})
+    add_table(out, ("BN layer cost: forward+backward, training mode, microseconds per call; "
+                    "ratio = scratch time / built-in time"),
+              ["framework", "mode", "input", "scratch BatchNorm", "built-in",
+               "scratch/built-in"], layer_rows, (LAYER_NOTE,))
 
     broadcast_rows = [[fw_label(fw), r["mode"], spread(r["same_shape"], 1e6),
                        spread(r["broadcast"], 1e6), spread(r["ratio"])]
                       for fw, res in fws.items() for r in res.get("broadcast", [])]
-    if broadcast_rows:
-        out.append({"title": ("Broadcasting, the pattern of the scratch layer's X - mean: "
-                              "x - m, forward+backward (gradients for x and m), x of shape "
-                              "(128, 16, 8, 8), microseconds per call; ratio = broadcast / "
-                              "same shape"),
-                    "headers": ["framework", "mode", "m of x's shape",
-                                "m one value per channel", "broadcast/same shape"],
-                    "rows": broadcast_rows,
-                    "notes": [BROADCAST_NOTE]})
+    add_table(out, ("Broadcasting, the pattern of the scratch layer's X - mean: x - m, "
+                    "forward+backward (gradients for x and m), x of shape (128, 16, 8, 8), "
+                    "microseconds per call; ratio = broadcast / same shape"),
+              ["framework", "mode", "m of x's shape", "m one value per channel",
+               "broadcast/same shape"], broadcast_rows, (BROADCAST_NOTE,))
 
     step_rows = []
     for fw, res in fws.items():
@@ -193,12 +193,10 @@ def tables(results: dict) -> list[dict]:
             step_rows.append([fw_label(fw), r["mode"], spread(r["scratch"], 1e3),
                               spread(r["builtin"], 1e3), spread(r["ratio"]),
                               spread(r["builtin_examples_per_sec"])])
-    if step_rows:
-        out.append({"title": ("Whole LeNet: one SGD step on a fixed batch of 128, "
-                              "milliseconds per step; ratio = LeNetBNScratch / LeNetBN time"),
-                    "headers": ["framework", "mode", "LeNetBNScratch", "LeNetBN",
-                                "scratch/built-in", "LeNetBN examples/s"],
-                    "rows": step_rows})
+    add_table(out, ("Whole LeNet: one SGD step on a fixed batch of 128, milliseconds per "
+                    "step; ratio = LeNetBNScratch / LeNetBN time"),
+              ["framework", "mode", "LeNetBNScratch", "LeNetBN", "scratch/built-in",
+               "LeNetBN examples/s"], step_rows)
 
     for fw, res in fws.items():
         strides = res.get("input_strides")
@@ -210,12 +208,10 @@ def tables(results: dict) -> list[dict]:
                     ("lenet_step", "LeNetBN SGD step, batch 128, ms", 1e3),
                     ("bn_layer", "nn.BatchNorm2d(6) forward+backward, (128, 6, 24, 24), us",
                      1e6))]
-        out.append({"title": (f"{fw_label(fw)}: strides of the input batch; time per call, "
-                              "ratio = X[idx] / np.take time"),
-                    "headers": ["measurement", "np.take (default format)",
-                                "X[idx] (channels-last)", "X[idx]/np.take"],
-                    "rows": rows,
-                    "notes": [f"{fw_label(fw)}: {strides['what']}."]})
+        add_table(out, (f"{fw_label(fw)}: strides of the input batch; time per call, "
+                        "ratio = X[idx] / np.take time"),
+                  ["measurement", "np.take (default format)", "X[idx] (channels-last)",
+                   "X[idx]/np.take"], rows, (f"{fw_label(fw)}: {strides['what']}.",))
 
     tp = results.get("throughput")
     if tp and tp["rows"]:

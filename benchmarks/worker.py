@@ -163,7 +163,7 @@ def broadcast(adapter, config: Config, progress) -> list[dict]:
     return rows
 
 
-def input_strides(adapter, data, chapter, config: Config, progress) -> dict:
+def input_strides(adapter, chapter, data, config: Config, progress) -> dict:
     """Diagnostic of adapters that have ``input_strides_sides`` (PyTorch): X[idx] vs np.take."""
     progress("input strides")
     groups = adapter.input_strides_sides(chapter, data, config.lr, config.lenet_steps,
@@ -206,12 +206,12 @@ def run(framework: str, config: Config) -> dict:
         "bn_layer": lambda: bn_layer(adapter, chapter, config, progress),
         "broadcast": lambda: broadcast(adapter, config, progress),
         "lenet_step": lambda: lenet_step(adapter, chapter, data, config, progress),
-        "input_strides": lambda: input_strides(adapter, data, chapter, config, progress),
+        "input_strides": lambda: input_strides(adapter, chapter, data, config, progress),
         "trainer_overhead": lambda: trainer_overhead(
             adapter, chapter, data, config,
             lambda message: progress(f"Trainer overhead {message}")),
     }
-    if not hasattr(adapter, "input_strides_sides"):
+    if not hasattr(adapter, "input_strides_sides"):  # a PyTorch-only diagnostic
         del sections["input_strides"]
     result["section_seconds"] = {"setup": time.perf_counter() - start}
     for name, section in sections.items():

@@ -213,9 +213,9 @@ def gather(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
     ``array[idx]`` is C-contiguous too, but numpy gives its size-1 channel axis a stride
     of one element, so an (N, 1, H, W) batch also looks channels-last. PyTorch then
     picks its channels-last kernels for the whole network; on the CPU its batch norm is
-    then over ten times slower and a LeNet training step about three times slower
-    (``python -m benchmarks`` measures both). ``np.take`` gives the strides of a fresh
-    array.
+    then over ten times slower, a LeNet SGD step 2 to 2.5 times slower (``python -m
+    benchmarks`` measures both) and the chapter's training loop three times slower.
+    ``np.take`` gives the strides of a fresh array.
     """
     return np.take(array, idx, axis=0)
 
