@@ -40,7 +40,7 @@ browser:
 
 # The site: the merged chapter page from the executed notebooks, then a strict build.
 book: setup
-	$(PY) -m d2l_bn.notebooks merge
+	$(PY) -m book merge
 	.venv/bin/jupyter-book build . -W -n --keep-going
 	@echo "The site is in _build/html: open $(CURDIR)/_build/html/index.html"
 	@echo "(the chapter: $(CURDIR)/_build/html/chapters/batch_norm.html)"

@@ -1,6 +1,6 @@
 """Framework tabs and launch links for the merged chapter pages (a local Sphinx extension).
 
-A merged page (``chapters/<name>.ipynb``, written by ``python -m d2l_bn.notebooks merge``)
+A merged page (``chapters/<name>.ipynb``, written by ``python -m book merge``)
 holds, for every framework-specific step, one code cell per framework, tagged with the
 framework's name and carrying that framework's real outputs. MyST-NB drops code cells
 nested in a ``{tab-set}`` directive (MyST-NB issue 723), so the tabs are made here, after

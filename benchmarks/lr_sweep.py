@@ -14,8 +14,8 @@ import argparse
 import importlib
 import json
 
+from book.definitions import load_definitions as load
 from d2l_bn import BACKEND_MODULES
-from d2l_bn.notebooks import load_definitions as load
 
 SEED = 42
 

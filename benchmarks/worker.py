@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-from d2l_bn.notebooks import load_definitions
+from book.definitions import load_definitions
 
 from .config import Config
 from .timing import interleave, paired_ratio, rates, summarize

@@ -5,14 +5,34 @@ Pick a framework with one import line; every backend exports the same names::
     from d2l_bn import torch as d2l        # or: tensorflow, mxnet
 
 Importing ``d2l_bn`` itself loads no deep-learning framework: the framework-free
-pieces (data files, plotting, the training-loop skeleton, smoke mode) live in
-``d2l_bn.data``, ``d2l_bn.board`` and ``d2l_bn.loop``.
+pieces live in ``d2l_bn.data`` (the data set), ``d2l_bn.loop`` (the training-loop
+skeleton), ``d2l_bn.board`` (plots) and ``d2l_bn.settings`` (run settings such as
+smoke mode). ``d2l_bn.tab`` runs the multi-framework source notebook for one framework.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 __version__ = "0.1.0"
 
-FRAMEWORKS = ("mxnet", "pytorch", "tensorflow")
-"""Framework names as used in cell tags, notebook names and ``D2L_BN_FRAMEWORK``."""
 
-BACKEND_MODULES = {"mxnet": "mxnet", "pytorch": "torch", "tensorflow": "tensorflow"}
-"""Framework name -> the ``d2l_bn`` submodule that implements it."""
+@dataclass(frozen=True)
+class Framework:
+    """One framework of the course: how code, notebooks and readers name it."""
+
+    name: str  # cell tags, notebook folders, D2L_BN_FRAMEWORK, ?framework= on the site
+    label: str  # what readers see (tab labels, tables)
+    module: str  # the d2l_bn submodule, and the pip extra, that implement it
+
+
+FRAMEWORK_INFO = (
+    Framework("mxnet", "MXNet", "mxnet"),
+    Framework("pytorch", "PyTorch", "torch"),
+    Framework("tensorflow", "TensorFlow", "tensorflow"),
+)
+"""Every framework, in the order used everywhere (tabs, notebooks, tables)."""
+
+FRAMEWORKS = tuple(f.name for f in FRAMEWORK_INFO)
+BACKEND_MODULES = {f.name: f.module for f in FRAMEWORK_INFO}
+LABELS = {f.name: f.label for f in FRAMEWORK_INFO}

@@ -9,24 +9,35 @@ Where the four files are looked for, in order (the first folder holding all four
 2. the user cache, ``platformdirs.user_cache_dir("d2l_bn")/fashion-mnist``,
 3. ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``),
 
-otherwise the official files are downloaded into ``$D2L_BN_DATA`` or the user cache.
+otherwise the missing files are downloaded into ``$D2L_BN_DATA`` or the user cache. A
+folder that cannot be searched is passed over; when ``$D2L_BN_DATA`` is set but
+incomplete, a ``DataLocationNote`` warning (once) says where the files came from.
 Redistributors recompress the ``.gz`` files, so what is verified is the SHA-256 and
-size of the *decompressed* payload.
+size of the *decompressed* payload, at every load.
+
+Every problem with the data is a ``DatasetError`` naming the file or folder, what was
+expected and what to do. A download that fails, or whose file fails verification,
+leaves nothing behind: no file, no partial file, no folder it created.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import logging
+import numbers
 import os
 import time
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-SMOKE_ENV = "D2L_BN_SMOKE"
-DATA_ENV = "D2L_BN_DATA"
+from .settings import DATA_ENV, SMOKE_TRAIN, SMOKE_VAL, smoke_mode
+
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 
@@ -45,23 +56,19 @@ FASHION_MNIST_FILES = {
 TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
 
-# Smoke mode keeps this many examples of each split (and one epoch).
-SMOKE_TRAIN, SMOKE_VAL = 1024, 512
-
-REMEDY = (
-    "Install the Debian package `dataset-fashion-mnist` (it puts the files in "
-    f"{SYSTEM_DIR}), or set {DATA_ENV} to a folder holding the four official .gz "
-    "files, or delete the file so that it is downloaded again."
-)
+GET_DATA = (
+    "To get the data: install the Debian package `dataset-fashion-mnist` (it puts the "
+    f"files in {SYSTEM_DIR}), or set {DATA_ENV} to a folder holding the four official "
+    f"files ({', '.join(f'{n}.gz' for n in FASHION_MNIST_FILES)}), or let d2l_bn "
+    f"download them from {OFFICIAL_URL} (needs internet access).")
 
 
 class DatasetError(RuntimeError):
     """A data file is missing, truncated or corrupt; the message says which and what to do."""
 
 
-def smoke_mode() -> bool:
-    """True when ``D2L_BN_SMOKE`` asks for tiny training runs (for CI and nbval)."""
-    return os.environ.get(SMOKE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+class DataLocationNote(UserWarning):
+    """``$D2L_BN_DATA`` was set but did not hold all four files; says where they came from."""
 
 
 def cache_dir() -> Path:
@@ -71,77 +78,203 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("d2l_bn")) / "fashion-mnist"
 
 
+def env_dir() -> Path | None:
+    """``$D2L_BN_DATA`` as an absolute path (None when unset)."""
+    value = os.environ.get(DATA_ENV, "").strip()
+    return Path(value).expanduser().absolute() if value else None
+
+
 def candidate_dirs() -> list[Path]:
     """Folders searched for the four files, in order of preference."""
-    dirs = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
-    return dirs + [cache_dir(), SYSTEM_DIR]
+    first = env_dir()
+    return ([first] if first else []) + [cache_dir(), SYSTEM_DIR]
+
+
+def download_dir() -> Path:
+    """Where missing files are downloaded: ``$D2L_BN_DATA`` if set, else the user cache."""
+    return env_dir() or cache_dir()
 
 
 def _find_file(folder: Path, name: str) -> Path | None:
     for candidate in (folder / f"{name}.gz", folder / name):
-        if candidate.is_file():
+        if candidate.is_file():  # raises PermissionError for a folder we cannot enter
             return candidate
     return None
 
 
+def _scan(folder: Path) -> tuple[dict[str, Path], str]:
+    """The files present in ``folder``, and why the others are not usable ('' if none)."""
+    try:
+        if not folder.exists():
+            return {}, "does not exist"
+        if not folder.is_dir():
+            return {}, "is not a folder"
+        found = {name: path for name in FASHION_MNIST_FILES
+                 if (path := _find_file(folder, name))}
+    except PermissionError:
+        return {}, "cannot be searched (permission denied)"
+    missing = [name for name in FASHION_MNIST_FILES if name not in found]
+    if not missing:
+        return found, ""
+    return found, ("holds none of the four files" if not found
+                   else f"lacks {', '.join(missing)}")
+
+
+_notes_given: set[str] = set()
+
+
+def _note_once(message: str) -> None:
+    if message not in _notes_given:
+        _notes_given.add(message)
+        warnings.warn(message, DataLocationNote, stacklevel=4)
+
+
 def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
-    """Return the path of each of the four files, downloading them if allowed and needed."""
+    """Return the path of each of the four files, downloading them if allowed and needed.
+
+    The first searched folder that holds all four wins. Otherwise, with ``fetch``, the
+    files missing from the download folder (``download_dir()``) are downloaded there.
+    """
+    searched = []
     for folder in candidate_dirs():
-        found = {name: _find_file(folder, name) for name in FASHION_MNIST_FILES}
-        if all(found.values()):
+        found, problem = _scan(folder)
+        if not problem:
+            env = env_dir()
+            if env and folder != env:
+                _note_once(f"{DATA_ENV}={env} {dict(searched)[env]}; using the four "
+                           f"Fashion-MNIST files in {folder} instead.")
             return found
+        searched.append((folder, problem))
+    report = "; ".join(f"{folder} {problem}" for folder, problem in searched)
     if not fetch:
-        raise DatasetError(
-            "Fashion-MNIST not found in any of "
-            f"{', '.join(str(d) for d in candidate_dirs())}. {REMEDY}")
-    target = candidate_dirs()[0]
-    return {name: download(name, target, base_url) for name in FASHION_MNIST_FILES}
+        raise DatasetError(f"Fashion-MNIST not found (downloading is switched off): "
+                           f"{report}. {GET_DATA}")
+    target = download_dir()
+    present, _ = _scan(target)
+    return {name: present.get(name) or download(name, target, base_url)
+            for name in FASHION_MNIST_FILES}
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created (deepest last)."""
+    created = []
+    for parent in reversed([folder, *folder.parents]):
+        try:
+            if parent.is_dir():
+                continue
+            parent.mkdir()
+        except OSError as err:
+            for made in reversed(created):
+                made.rmdir()
+            what = "is a file, not a folder" if parent.exists() else \
+                f"cannot be created ({err.strerror or err})"
+            raise DatasetError(
+                f"Cannot download Fashion-MNIST into {folder}: {parent} {what}. Set "
+                f"{DATA_ENV} to a folder you can write to (it is created if needed). "
+                f"{GET_DATA}") from err
+        created.append(parent)
+    return created
+
+
+@contextlib.contextmanager
+def _quiet_pooch():
+    """pooch logs, for every file fetched without a pinned hash, advice meant for
+    library authors ("Use this value as the 'known_hash' argument"); learners need not
+    see it. (The compressed file's hash differs between mirrors, so it is not pinned:
+    the decompressed payload is verified instead.)"""
+    import pooch
+
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield pooch
+    finally:
+        logger.setLevel(level)
 
 
 def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
-    """Download ``name.gz`` into ``folder`` and verify its payload; no file is left on failure."""
-    import pooch
+    """Download ``name.gz`` into ``folder`` and verify its payload.
 
-    folder.mkdir(parents=True, exist_ok=True)
+    Nothing is left behind on failure: pooch writes to a temporary file and renames it
+    only after a complete download; a file that fails verification is deleted, and so are
+    the folders this call created.
+    """
+    folder = Path(folder).absolute()
+    created = _make_folder(folder)
     url = base_url.rstrip("/") + f"/{name}.gz"
-    # pooch writes to a temporary file and renames it only after a complete download.
-    # The compressed file's hash differs between mirrors, so it is not pinned here;
-    # the decompressed payload is checked right after.
+    path = folder / f"{name}.gz"
     try:
-        path = Path(pooch.retrieve(url, known_hash=None, fname=f"{name}.gz",
-                                   path=folder, progressbar=False))
-    except Exception as err:
-        raise DatasetError(f"Could not download {url} into {folder}: {err}. {REMEDY}") from err
-    try:
-        read_verified(path)
-    except DatasetError:
+        with _quiet_pooch() as pooch:
+            try:
+                pooch.retrieve(url, known_hash=None, fname=path.name, path=folder,
+                               progressbar=False)
+            except Exception as err:
+                raise DatasetError(f"Could not download {url} into {folder}: {err}. "
+                                   f"{GET_DATA}") from err
+        # pooch's temporary file is private (mode 0600); a shared cache must be readable
+        # by everyone the umask allows, like any other file the user creates.
+        path.chmod(0o666 & ~_umask())
+        read_verified(path, name, remedy=f"The download from {url} was deleted; try "
+                                         f"again later, or get the data another way. "
+                                         f"{GET_DATA}")
+    except BaseException:
         path.unlink(missing_ok=True)
+        for made in reversed(created):
+            with contextlib.suppress(OSError):  # not empty: another process uses it
+                made.rmdir()
         raise
     return path
 
 
-def read_verified(path: Path, name: str | None = None) -> bytes:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remedy(path: Path) -> str:
+    """What to do about a bad data file, depending on where it lives."""
+    if path.parent == SYSTEM_DIR:
+        return ("Reinstall the Debian package: `apt-get install --reinstall "
+                "dataset-fashion-mnist`.")
+    if path.parent == download_dir():
+        return f"Delete {path}; the next load downloads it again."
+    return (f"Replace it with the official file ({OFFICIAL_URL}{path.name}) or delete "
+            f"it. {GET_DATA}")
+
+
+def read_verified(path: Path, name: str | None = None, remedy: str | None = None) -> bytes:
     """Decompressed bytes of ``path``, checked against the known size and SHA-256."""
     path = Path(path)
     name = name or path.name.removesuffix(".gz")
     if name not in FASHION_MNIST_FILES:
         raise DatasetError(f"{path}: unknown file name {name!r}; expected one of "
                            f"{sorted(FASHION_MNIST_FILES)}.")
-    if not path.is_file():
-        raise DatasetError(f"{path}: file is missing. {REMEDY}")
+    remedy = remedy or _remedy(path)
     try:
-        payload = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" \
-            else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DatasetError(f"{path}: cannot be decompressed ({err}). {REMEDY}") from err
+        raw = path.read_bytes()
+    except FileNotFoundError as err:
+        raise DatasetError(f"{path}: file is missing. {GET_DATA}") from err
+    except PermissionError as err:
+        raise DatasetError(f"{path}: cannot be read (permission denied). Make it readable "
+                           f"(`chmod a+r {path}`), or set {DATA_ENV} to a folder of your "
+                           f"own holding the four files.") from err
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot be read ({err}). {remedy}") from err
+    try:
+        payload = gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise DatasetError(f"{path}: cannot be decompressed ({err}); the file is damaged. "
+                           f"{remedy}") from err
     sha256, size = FASHION_MNIST_FILES[name]
     if len(payload) != size:
         raise DatasetError(f"{path}: decompressed size is {len(payload)} bytes, expected "
-                           f"{size} (truncated or wrong file). {REMEDY}")
+                           f"{size} (truncated or wrong file). {remedy}")
     digest = hashlib.sha256(payload).hexdigest()
     if digest != sha256:
         raise DatasetError(f"{path}: SHA-256 of the decompressed data is {digest}, "
-                           f"expected {sha256} (corrupt file). {REMEDY}")
+                           f"expected {sha256} (corrupt file). {remedy}")
     return payload
 
 
@@ -220,23 +353,55 @@ def gather(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take(array, idx, axis=0)
 
 
+EVALUATE_ON = ("test", "validation")
+VALIDATION_SIZE = 10_000  # the last 10,000 training images, when held out
+
+
+def check_positive_int(value, what: str) -> int:
+    """``value`` if it is a positive integer (not a bool), else a ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
 class FashionMNISTBase:
-    """Framework-free part of ``FashionMNIST``: arrays, smoke subset, shuffling, batching.
+    """Framework-free part of ``FashionMNIST``: arrays, splits, shuffling, batching.
+
+    ``evaluate_on`` picks the images the trainer evaluates on after every epoch:
+    ``"test"``, the 10,000 official test images (training uses all 60,000), or
+    ``"validation"``, the last 10,000 training images, held out (training uses the first
+    50,000). Choose settings on the validation split; report on the test split.
+
+    Training batches are shuffled per example every epoch. A training batch of one
+    example cannot be batch-normalized (a variance needs two values), so when the
+    remainder of an epoch would be a single example it joins the batch before it (that
+    batch has ``batch_size + 1`` examples). Evaluation batches are never merged.
 
     A backend subclasses it and sets ``channels_last`` and ``to_tensor``.
     """
 
     channels_last = False
 
-    def __init__(self, batch_size: int = 64, resize: tuple[int, int] | None = None):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-        self.batch_size = batch_size
-        self.resize = tuple(resize) if resize else None
+    def __init__(self, batch_size: int = 64, resize: tuple[int, int] | None = None,
+                 evaluate_on: str = "test"):
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        if resize is not None:
+            if not (isinstance(resize, (tuple, list)) and len(resize) == 2):
+                raise ValueError(f"resize must be (height, width) or None, got {resize!r}.")
+            resize = tuple(check_positive_int(r, "each of resize's sizes") for r in resize)
+        self.resize = resize
+        if evaluate_on not in EVALUATE_ON:
+            raise ValueError(f"evaluate_on must be 'test' (the official test images) or "
+                             f"'validation' (the last {VALIDATION_SIZE:,} training images), "
+                             f"got {evaluate_on!r}.")
+        self.evaluate_on = evaluate_on
         raw = load_arrays()
         self.load_seconds = raw.seconds
         train = (raw.train_images, raw.train_labels)
         val = (raw.val_images, raw.val_labels)
+        if evaluate_on == "validation":
+            cut = len(train[1]) - VALIDATION_SIZE
+            train, val = (train[0][:cut], train[1][:cut]), (train[0][cut:], train[1][cut:])
         if smoke_mode():
             train = (train[0][:SMOKE_TRAIN], train[1][:SMOKE_TRAIN])
             val = (val[0][:SMOKE_VAL], val[1][:SMOKE_VAL])
@@ -259,24 +424,35 @@ class FashionMNISTBase:
     def num_val(self) -> int:
         return len(self.val_y)
 
+    @property
+    def num_train_batches(self) -> int:
+        """Training batches per epoch (a remainder of one example joins the last batch)."""
+        return len(self._bounds(self.num_train, train=True))
+
+    def _bounds(self, n: int, train: bool) -> list[tuple[int, int]]:
+        starts = list(range(0, n, self.batch_size))
+        if train and len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()  # a lone last example joins the batch before it
+        return list(zip(starts, [*starts[1:], n]))
+
     def to_tensor(self, array: np.ndarray):
         """Turn a numpy batch into the framework's tensor (set by each backend)."""
         raise NotImplementedError
 
-    def _batches(self, X: np.ndarray, y: np.ndarray, shuffle: bool):
+    def _batches(self, X: np.ndarray, y: np.ndarray, train: bool):
         # A fresh permutation per call = shuffled per example every epoch.
-        order = np.random.permutation(len(y)) if shuffle else np.arange(len(y))
-        for start in range(0, len(y), self.batch_size):
-            idx = order[start:start + self.batch_size]
+        order = np.random.permutation(len(y)) if train else np.arange(len(y))
+        for start, stop in self._bounds(len(y), train):
+            idx = order[start:stop]
             yield self.to_tensor(gather(X, idx)), self.to_tensor(gather(y, idx))
 
     def train_dataloader(self):
         """Minibatches of the training split, reshuffled at every call."""
-        return self._batches(self.train_X, self.train_y, shuffle=True)
+        return self._batches(self.train_X, self.train_y, train=True)
 
     def val_dataloader(self):
-        """Minibatches of the validation split, in file order."""
-        return self._batches(self.val_X, self.val_y, shuffle=False)
+        """Minibatches of the evaluation split (validation or test), in file order."""
+        return self._batches(self.val_X, self.val_y, train=False)
 
     def text_labels(self, indices) -> list[str]:
         """Class names for integer labels."""
@@ -284,5 +460,6 @@ class FashionMNISTBase:
 
     def __repr__(self) -> str:
         layout = "NHWC" if self.channels_last else "NCHW"
-        return (f"{type(self).__name__}(train={self.num_train}, val={self.num_val}, "
-                f"batch_size={self.batch_size}, image={self.train_X.shape[1:]} {layout})")
+        return (f"{type(self).__name__}(train={self.num_train}, {self.evaluate_on}="
+                f"{self.num_val}, batch_size={self.batch_size}, "
+                f"image={self.train_X.shape[1:]} {layout})")

@@ -1,34 +1,58 @@
-"""The framework-free skeleton of ``Trainer``: epochs, timing, curves, divergence, summary.
+"""The framework-free skeleton of ``Trainer``: epochs, timing, curves, checks, summary.
 
-A backend's ``Trainer`` implements three hooks:
+A backend's ``Trainer`` implements these hooks:
 
-* ``prepare(model, data)``: build the model on one batch, initialize, make the optimizer;
+* ``prepare(model, data)``: build the model on one batch, initialize it, make the
+  optimizer; return the model's number of outputs (classes), from a prediction-mode
+  forward pass on a few examples;
 * ``train_step(model, X, y)``: one SGD step **in training mode**; it adds the batch's
   summed loss and number of correct predictions to running sums kept on the device;
 * ``pop_train_sums()``: those two sums as Python numbers, then reset to zero;
-* ``eval_step(model, X, y)``: (mean loss, number correct) **in prediction mode**, no update.
+* ``eval_step(model, X, y)``: (mean loss, number correct) **in prediction mode**, no update;
+* ``set_prediction_mode(model)``: leave the model in prediction mode (where a framework
+  keeps the mode on the model);
+* ``device_name()``: where the steps run.
 
 The loop reads the sums back only a few times per epoch (where the loss curve gets a
 point), not after every step: a read waits for the device to finish, and frameworks that
 run steps asynchronously (MXNet's engine, TensorFlow, any GPU) would lose that overlap.
 Divergence is therefore noticed at the end of the window in which it happens.
+
+Before the first step, ``fit`` checks its inputs: the learning rate (``model.lr``) is a
+positive finite number, and every label of the data is an integer in ``[0, K)`` for a
+model with ``K`` outputs. (MXNet's softmax cross-entropy would otherwise clip bad labels
+and train without complaint.)
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from .board import ProgressBoard
-from .data import smoke_mode
+from .data import check_positive_int
+from .settings import smoke_mode
 
 POINTS_PER_EPOCH = 4  # how often the training-loss curve gets a point
+DIVERGENCE_FACTOR = 10
+"""A run has diverged when the mean training loss of a window (a quarter epoch) is not
+finite or exceeds ``DIVERGENCE_FACTOR * ln K``: ten times the loss of a model that gives
+all K classes the same probability (23.0 for K = 10). A model that learns anything stays
+far below it; one whose loss climbs past it is exploding, not learning."""
 
 
 @dataclass
 class FitResult:
-    """What one ``Trainer.fit`` call achieved; ``diverged`` runs keep their history."""
+    """What one ``Trainer.fit`` call achieved: the last finished epoch's numbers.
+
+    ``evaluated_on`` names the images behind ``val_loss`` and ``val_acc``: ``"val"``
+    (held-out training images) or ``"test"``. A run that ``diverged`` reports the last
+    epoch it finished (epoch 0 and NaN if none) and says why in ``message``.
+    """
 
     epochs: int
     train_loss: float
@@ -39,30 +63,65 @@ class FitResult:
     device: str
     diverged: bool = False
     message: str = ""
+    evaluated_on: str = "val"
 
     def summary(self) -> str:
         """The one-line summary printed at the end of ``fit``."""
+        name = self.evaluated_on
         line = (f"epochs {self.epochs} | train loss {self.train_loss:.3f} | "
-                f"train acc {self.train_acc:.3f} | val loss {self.val_loss:.3f} | "
-                f"val acc {self.val_acc:.3f} | {self.examples_per_sec:,.0f} examples/sec "
+                f"train acc {self.train_acc:.3f} | {name} loss {self.val_loss:.3f} | "
+                f"{name} acc {self.val_acc:.3f} | {self.examples_per_sec:,.0f} examples/sec "
                 f"| {self.device}")
         return f"{line} | {self.message}" if self.diverged else line
+
+
+@dataclass
+class EpochStats:
+    """One pass over the training data: examples, mean loss and accuracy, time in steps."""
+
+    examples: int
+    loss: float
+    acc: float
+    seconds: float
+    diverged: str = ""  # why the epoch stopped early ('' when it did not)
+
+
+def check_learning_rate(lr) -> None:
+    """A ValueError unless ``lr`` is a positive, finite real number."""
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (
+            math.isfinite(lr) and lr > 0):
+        raise ValueError(f"The learning rate (the model's lr) must be a positive, finite "
+                         f"number, got {lr!r}. Pass it when creating the model, e.g. "
+                         f"LeNetBN(lr=0.1).")
+
+
+def check_labels(data, num_outputs: int) -> None:
+    """A ValueError unless every label is an integer in [0, num_outputs)."""
+    for split, labels in (("training", data.train_y), ("evaluation", data.val_y)):
+        labels = np.asarray(labels)
+        bad = labels[(labels < 0) | (labels >= num_outputs) | (labels != np.round(labels))]
+        if bad.size:
+            raise ValueError(
+                f"The {split} labels must be class indices 0 to {num_outputs - 1}, one per "
+                f"output of the model ({num_outputs} outputs), but {bad.size:,} are not "
+                f"(e.g. {bad.ravel()[0]!r}). Give the model's last layer one output per "
+                f"class, and labels counted from 0.")
 
 
 class TrainerBase:
     """Minibatch SGD for ``max_epochs`` epochs (one epoch in smoke mode)."""
 
     def __init__(self, max_epochs: int, board: bool = True, verbose: bool = True):
-        if max_epochs < 1:
-            raise ValueError(f"max_epochs must be at least 1, got {max_epochs}.")
+        check_positive_int(max_epochs, "max_epochs")
         self.max_epochs = 1 if smoke_mode() else max_epochs
         self.use_board, self.verbose = board, verbose
         self.board: ProgressBoard | None = None
         self.history: list[dict] = []
         self.result: FitResult | None = None
+        self.num_outputs = 0
 
     # --- hooks implemented by each backend -------------------------------------------
-    def prepare(self, model, data) -> None:
+    def prepare(self, model, data) -> int:
         raise NotImplementedError
 
     def train_step(self, model, X, y) -> None:
@@ -74,28 +133,48 @@ class TrainerBase:
     def eval_step(self, model, X, y) -> tuple[float, float]:
         raise NotImplementedError
 
+    def set_prediction_mode(self, model) -> None:
+        raise NotImplementedError
+
     def device_name(self) -> str:
         raise NotImplementedError
 
     # --- the loop ------------------------------------------------------------------------
     def fit(self, model, data) -> FitResult:
-        """Train ``model`` on ``data``; validate after every epoch; print one summary line."""
-        self.prepare(model, data)
+        """Train ``model`` on ``data``; evaluate after every epoch; print one summary line.
+
+        ``history`` gets one entry per finished epoch and ``result`` is set when the run
+        ends, diverged or not. If the run is interrupted (Ctrl-C, an error), ``result``
+        stays None, ``history`` holds the finished epochs and the model is left in
+        prediction mode.
+        """
+        self.history, self.result = [], None
+        check_learning_rate(getattr(model, "lr", None))
+        try:
+            self.num_outputs = self.prepare(model, data)
+            check_labels(data, self.num_outputs)
+            self.result = self._run(model, data)
+        finally:
+            self.set_prediction_mode(model)
+        if self.verbose:
+            print(self.result.summary())
+        return self.result
+
+    def _run(self, model, data) -> FitResult:
         self.board = ProgressBoard(title=type(model).__name__) if self.use_board else None
         if self.board:
             self.board.xlim = (0, self.max_epochs)
-        self.history = []
-        train_seconds, train_examples = 0.0, 0
-        message = ""
+        train_seconds, train_examples, message = 0.0, 0, ""
         for epoch in range(self.max_epochs):
-            stats, seconds, message = self._train_epoch(model, data, epoch)
-            train_seconds += seconds
-            train_examples += stats["n"]
-            if message:
+            stats = self.fit_epoch(model, data, epoch)
+            train_seconds += stats.seconds
+            train_examples += stats.examples
+            if stats.diverged:
+                message = stats.diverged
                 break
-            val_loss, val_acc = self._validate(model, data)
-            self.history.append({"epoch": epoch + 1, "train_loss": stats["loss"],
-                                 "train_acc": stats["acc"], "val_loss": val_loss,
+            val_loss, val_acc = self.evaluate(model, data)
+            self.history.append({"epoch": epoch + 1, "train_loss": stats.loss,
+                                 "train_acc": stats.acc, "val_loss": val_loss,
                                  "val_acc": val_acc})
             if self.board:
                 self.board.draw(epoch + 1, val_loss, "val_loss", redraw=False)
@@ -103,23 +182,26 @@ class TrainerBase:
         last = self.history[-1] if self.history else {
             "epoch": 0, "train_loss": math.nan, "train_acc": math.nan,
             "val_loss": math.nan, "val_acc": math.nan}
-        self.result = FitResult(
+        return FitResult(
             epochs=last["epoch"], train_loss=last["train_loss"], train_acc=last["train_acc"],
             val_loss=last["val_loss"], val_acc=last["val_acc"],
             examples_per_sec=train_examples / max(train_seconds, 1e-9),
-            device=self.device_name(), diverged=bool(message), message=message)
-        if self.verbose:
-            print(self.result.summary())
-        return self.result
+            device=self.device_name(), diverged=bool(message), message=message,
+            evaluated_on="val" if getattr(data, "evaluate_on", "") == "validation" else "test")
 
-    def _train_epoch(self, model, data, epoch: int):
-        """One pass over the training data; returns (stats, seconds in steps, message)."""
-        n_batches = math.ceil(data.num_train / data.batch_size)
+    def divergence_limit(self) -> float:
+        """The window loss above which a run counts as diverged (see DIVERGENCE_FACTOR)."""
+        return DIVERGENCE_FACTOR * math.log(max(self.num_outputs, 2))
+
+    def fit_epoch(self, model, data, epoch: int) -> EpochStats:
+        """One pass over the training data, in training mode (call ``prepare`` first)."""
+        n_batches = data.num_train_batches
         # Batch counts after which the sums are read: equal windows of batches, each a
         # point of the loss curve.
         marks = sorted({max(1, round(n_batches * k / POINTS_PER_EPOCH))
                         for k in range(1, POINTS_PER_EPOCH + 1)})
         redraw_at = set(marks[1::2])  # redraw the live plot twice per epoch
+        limit = self.divergence_limit()
         total_loss = total_correct = 0.0
         n = window_n = first = 0
         seconds = 0.0
@@ -132,23 +214,26 @@ class TrainerBase:
                 continue
             loss_sum, correct = self.pop_train_sums()
             seconds += time.perf_counter() - start
-            if not math.isfinite(loss_sum):
-                return {"n": n + window_n}, seconds, (
-                    f"diverged: the training loss became {loss_sum / window_n} in epoch "
-                    f"{epoch + 1}, batches {first + 1}-{i + 1}; stopped this run (the "
-                    f"learning rate is probably too large). History up to the last "
-                    f"finished epoch is kept.")
+            mean_loss = loss_sum / window_n
+            if not mean_loss <= limit:  # also catches NaN
+                return EpochStats(n + window_n, math.nan, math.nan, seconds, (
+                    f"diverged: the mean training loss of epoch {epoch + 1}, batches "
+                    f"{first + 1}-{i + 1}, was {mean_loss:.4g}, above {limit:.1f} "
+                    f"({DIVERGENCE_FACTOR} x ln {self.num_outputs}, ten times the loss of "
+                    f"a uniform guess); stopped this run (the learning rate is probably too "
+                    f"large). History up to the last finished epoch is kept."))
             total_loss += loss_sum
             total_correct += correct
             n += window_n
             if self.board:
-                self.board.draw(epoch + (i + 1) / n_batches, loss_sum / window_n,
+                self.board.draw(epoch + (i + 1) / n_batches, mean_loss,
                                 "train_loss", redraw=i + 1 in redraw_at)
             window_n, first = 0, i + 1
             start = time.perf_counter()
-        return {"n": n, "loss": total_loss / n, "acc": total_correct / n}, seconds, ""
+        return EpochStats(n, total_loss / n, total_correct / n, seconds)
 
-    def _validate(self, model, data) -> tuple[float, float]:
+    def evaluate(self, model, data) -> tuple[float, float]:
+        """(mean loss, accuracy) over the evaluation split, in prediction mode."""
         total_loss = total_correct = 0.0
         n = 0
         for X, y in data.val_dataloader():

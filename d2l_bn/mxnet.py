@@ -27,8 +27,9 @@ with warnings.catch_warnings():  # MXNet 1.9.1 imports modules deprecated in Pyt
     from mxnet import autograd, gluon
 
 from .board import ProgressBoard
-from .data import DatasetError, FashionMNISTBase, smoke_mode
+from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
+from .settings import smoke_mode
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]
@@ -90,9 +91,9 @@ class Classifier(gluon.nn.Block):
         return self.cross_entropy(y_hat, y), self.accuracy(y_hat, y)
 
     def validation_step(self, X: mx.nd.NDArray, y: mx.nd.NDArray):
-        """(loss, accuracy) on a batch in prediction mode (outside ``autograd.record``)."""
-        with autograd.predict_mode():
-            return self.training_step(X, y)
+        """(loss, accuracy) on a batch; the caller runs it in prediction mode (outside
+        ``autograd.record()``, or inside ``autograd.predict_mode()``)."""
+        return self.training_step(X, y)
 
     def configure_optimizers(self) -> gluon.Trainer:
         return gluon.Trainer(self.collect_params(), "sgd", {"learning_rate": self.lr})
@@ -101,15 +102,17 @@ class Classifier(gluon.nn.Block):
 class Trainer(TrainerBase):
     """Plain minibatch SGD; steps inside ``autograd.record()``, validation outside it."""
 
-    def prepare(self, model: Classifier, data: FashionMNIST) -> None:
+    def prepare(self, model: Classifier, data: FashionMNIST) -> int:
         self.device = try_gpu()
         if not getattr(model, "_d2l_initialized", False):
             init_cnn(model)
-            X, _ = next(data.val_dataloader())
-            model(X[:2].as_in_context(self.device))  # completes deferred shapes
             model._d2l_initialized = True
+        X, _ = next(data.val_dataloader())
+        with autograd.predict_mode():  # completes deferred shapes, changes nothing else
+            outputs = model(X[:2].as_in_context(self.device)).shape[-1]
         self.optimizer = model.configure_optimizers()
         self._sums = mx.nd.zeros(2, ctx=self.device)  # summed loss, correct count
+        return int(outputs)
 
     def train_step(self, model, X, y):
         X, y = X.as_in_context(self.device), y.as_in_context(self.device)
@@ -127,8 +130,12 @@ class Trainer(TrainerBase):
 
     def eval_step(self, model, X, y):
         X, y = X.as_in_context(self.device), y.as_in_context(self.device)
-        loss, acc = model.validation_step(X, y)
+        with autograd.predict_mode():
+            loss, acc = model.validation_step(X, y)
         return loss.asscalar().item(), acc.asscalar().item() * y.shape[0]
+
+    def set_prediction_mode(self, model):
+        pass  # MXNet's mode is global: prediction everywhere outside autograd.record()
 
     def device_name(self) -> str:
         return str(self.device)

@@ -42,8 +42,9 @@ with _native_stderr_silenced():
     import tensorflow as tf
 
 from .board import ProgressBoard
-from .data import DatasetError, FashionMNISTBase, smoke_mode
+from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
+from .settings import smoke_mode
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]
@@ -68,14 +69,30 @@ class FashionMNIST(FashionMNISTBase):
         return tf.convert_to_tensor(array)
 
 
+def _sublayers(layer: keras.layers.Layer):
+    """Every layer nested in ``layer`` through the public ``layers`` lists (models and
+    ``Sequential``), depth first."""
+    for sub in getattr(layer, "layers", []):
+        yield sub
+        yield from _sublayers(sub)
+
+
 def init_cnn(model: keras.Model) -> None:
-    """Xavier-uniform kernels and zero biases for every built convolution and dense layer."""
+    """Xavier-uniform kernels and zero biases for every convolution and dense layer.
+
+    Keras creates weights on the first call, so call the model on one batch first
+    (``Trainer.fit`` does); before that this raises a ValueError.
+    """
     xavier = keras.initializers.GlorotUniform()
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and layer.built:
-            layer.kernel.assign(xavier(layer.kernel.shape))
-            if layer.bias is not None:
-                layer.bias.assign(tf.zeros_like(layer.bias))
+    layers = [layer for layer in _sublayers(model)
+              if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    if not model.built or not all(layer.built for layer in layers):
+        raise ValueError("init_cnn: the model's weights do not exist yet; call it on one "
+                         "batch first (Trainer.fit does this).")
+    for layer in layers:
+        layer.kernel.assign(xavier(layer.kernel.shape))
+        if layer.bias is not None:
+            layer.bias.assign(tf.zeros_like(layer.bias))
 
 
 class Classifier(keras.Model):
@@ -114,11 +131,11 @@ class Classifier(keras.Model):
 class Trainer(TrainerBase):
     """Plain minibatch SGD with compiled (``tf.function``) training and validation steps."""
 
-    def prepare(self, model: Classifier, data: FashionMNIST) -> None:
+    def prepare(self, model: Classifier, data: FashionMNIST) -> int:
         self.device = try_gpu()
         X, y = next(data.val_dataloader())  # an example batch: shapes and dtypes
-        if not model.built or not getattr(model, "_d2l_initialized", False):
-            model(X[:2], training=False)  # creates the weights, changes nothing else
+        outputs = model(X[:2], training=False).shape[-1]  # creates the weights if needed
+        if not getattr(model, "_d2l_initialized", False):
             init_cnn(model)
             model._d2l_initialized = True
         self.optimizer = model.configure_optimizers()
@@ -140,6 +157,7 @@ class Trainer(TrainerBase):
         self._sgd_step.get_concrete_function()
         self._eval_step.get_concrete_function()
         self._warm_up(model, X, y)
+        return int(outputs)
 
     def _warm_up(self, model: Classifier, X: tf.Tensor, y: tf.Tensor) -> None:
         """Run the compiled step once and undo it: TensorFlow optimizes a graph on its
@@ -164,6 +182,9 @@ class Trainer(TrainerBase):
         with tf.device(self.device):
             loss, acc = self._eval_step(X, y)
         return float(loss), float(acc) * int(y.shape[0])
+
+    def set_prediction_mode(self, model):
+        pass  # Keras keeps no mode on the model: every call passes ``training``
 
     def device_name(self) -> str:
         return self.device

@@ -10,8 +10,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from .board import ProgressBoard
-from .data import DatasetError, FashionMNISTBase, smoke_mode
+from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
+from .settings import smoke_mode
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]
@@ -39,10 +40,16 @@ class FashionMNIST(FashionMNISTBase):
 
 
 def init_cnn(model: nn.Module) -> None:
-    """Xavier-uniform weights and zero biases for every convolution and dense layer."""
+    """Xavier-uniform weights and zero biases for every convolution and dense layer.
+
+    Lazy layers get their weights on the first forward pass, so run one batch through
+    the model first (``Trainer.fit`` does); before that this raises a ValueError.
+    """
+    if any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters()):
+        raise ValueError("init_cnn: the model has lazy layers whose weights do not exist "
+                         "yet; run one batch through it first (Trainer.fit does this).")
     for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)) and not isinstance(
-                module.weight, nn.parameter.UninitializedParameter):
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(module.weight)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
@@ -72,8 +79,8 @@ class Classifier(nn.Module):
         return self.cross_entropy(y_hat, y), self.accuracy(y_hat, y)
 
     def validation_step(self, X: torch.Tensor, y: torch.Tensor):
-        """(loss, accuracy) on a batch in prediction mode, without gradients."""
-        self.eval()
+        """(loss, accuracy) on a batch, without gradients; the caller has put the model
+        in prediction mode (``model.eval()``)."""
         with torch.no_grad():
             return self.training_step(X, y)
 
@@ -84,18 +91,19 @@ class Classifier(nn.Module):
 class Trainer(TrainerBase):
     """Plain minibatch SGD; ``model.train()`` for steps, ``model.eval()`` for validation."""
 
-    def prepare(self, model: Classifier, data: FashionMNIST) -> None:
+    def prepare(self, model: Classifier, data: FashionMNIST) -> int:
         self.device = try_gpu()
         model.to(self.device)
+        X, _ = next(data.val_dataloader())
+        model.eval()
+        with torch.no_grad():  # creates the weights of lazy layers, changes nothing else
+            outputs = model(X[:2].to(self.device)).shape[-1]
         if not getattr(model, "_d2l_initialized", False):
-            X, _ = next(data.val_dataloader())
-            model.eval()
-            with torch.no_grad():  # creates the weights of lazy layers, changes nothing else
-                model(X[:2].to(self.device))
             init_cnn(model)
             model._d2l_initialized = True
         self.optimizer = model.configure_optimizers()
         self._sums = torch.zeros(2, device=self.device)  # summed loss, correct count
+        return int(outputs)
 
     def train_step(self, model, X, y):
         model.train()
@@ -112,8 +120,12 @@ class Trainer(TrainerBase):
         return loss_sum, correct
 
     def eval_step(self, model, X, y):
+        model.eval()
         loss, acc = model.validation_step(X.to(self.device), y.to(self.device))
         return loss.item(), acc.item() * len(y)
+
+    def set_prediction_mode(self, model):
+        model.eval()
 
     def device_name(self) -> str:
         return str(self.device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from d2l_bn.notebooks import load_definitions as load
+from book.definitions import load_definitions as load
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ during the *backward* pass (a training-mode forward alone leaves them unchanged)
 import numpy as np
 import pytest
 
-from d2l_bn.notebooks import load_definitions as load
+from book.definitions import load_definitions as load
 
 ch = load("mxnet")  # its imports cell loads d2l_bn.mxnet (numpy.bool shim) before MXNet
 from mxnet import autograd, gluon, nd

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from d2l_bn.notebooks import load_definitions as load
+from book.definitions import load_definitions as load
 
 # float32 on the CPU: both layers compute the same formula in a different order, so
 # results differ by rounding only. Tolerances are |a - b| <= atol + RTOL * |b|; gradients

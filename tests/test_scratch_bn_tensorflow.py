@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from d2l_bn.notebooks import load_definitions as load
+from book.definitions import load_definitions as load
 
 # Tolerances (float32). Worst cases of max |ours - Keras| measured with the data below over
 # 60 seeds (5 training steps, then one prediction step, for each shape in SHAPES):

@@ -69,7 +69,7 @@ def colab_url(framework: str) -> str:
 # --- (a) the page is in sync, (b) the strict build ---------------------------------------
 
 def test_merged_page_in_sync_with_source_and_notebooks():
-    result = subprocess.run([sys.executable, "-m", "d2l_bn.notebooks", "check"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "book", "check"], cwd=ROOT,
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

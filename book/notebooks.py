@@ -1,12 +1,4 @@
-"""Maintainer tool: split the multi-framework source into per-framework notebooks, run them.
-
-    python -m d2l_bn.notebooks split                 # (re)write chapters/<fw>/<name>.ipynb
-    python -m d2l_bn.notebooks merge                 # site page chapters/<name>.ipynb
-    python -m d2l_bn.notebooks check                 # fail if anything is out of sync
-    python -m d2l_bn.notebooks execute pytorch       # full run, outputs saved in place
-
-Every command takes ``--source <stem>`` (e.g. ``--source exercises``) to handle one
-source only.
+"""Split the multi-framework sources into per-framework notebooks; merge them into pages.
 
 A source is a jupytext MyST notebook ``chapters/<name>.md``. Its framework cells start
 with ``%%tab <framework>``; the cell tagged ``tab-setup`` selects the framework in
@@ -17,21 +9,15 @@ text, so outputs are carried over by id only while the code is unchanged.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
-import os
-import sys
-import time
-import types
 from pathlib import Path
 
-from . import BACKEND_MODULES, FRAMEWORKS
+from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ROOT / "chapters"
+from . import CHAPTERS, ROOT
+
 SETUP_TAG = "tab-setup"
-PIP_EXTRAS = {"mxnet": "mxnet", "pytorch": "torch", "tensorflow": "tensorflow"}
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -67,7 +53,7 @@ def repository() -> tuple[str, str]:
 
 def colab_setup(framework: str) -> str:
     url, branch = repository()
-    extra = PIP_EXTRAS[framework]
+    extra = BACKEND_MODULES[framework]
     return (f"# In Google Colab, install the helper package d2l_bn with {framework}.\n"
             "# Elsewhere, set up the environment as described in the README.\n"
             "import sys\n\n"
@@ -157,27 +143,6 @@ def write_split(source: Path, framework: str) -> Path:
     return path
 
 
-def execute(path: Path, smoke: bool = False, timeout: int | None = None) -> float:
-    """Run a notebook top to bottom in a fresh kernel; save its outputs in place."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    if smoke:
-        os.environ["D2L_BN_SMOKE"] = "1"
-    else:
-        os.environ.pop("D2L_BN_SMOKE", None)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    seconds = time.perf_counter() - start
-    nb.metadata["d2l_bn"]["run"] = {"seconds": round(seconds, 1),
-                                    "mode": "smoke" if smoke else "full",
-                                    "date": time.strftime("%Y-%m-%d")}
-    nbformat.write(nb, path)
-    return seconds
-
-
 def merged_path(source: Path) -> Path:
     return source.with_suffix(".ipynb")
 
@@ -194,7 +159,7 @@ def merge(source: Path):
     executed, fresh = {}, {}
     for fw in FRAMEWORKS:
         if problem := out_of_sync(source, fw):
-            raise ValueError(f"{problem}: run `python -m d2l_bn.notebooks split` and execute it.")
+            raise ValueError(f"{problem}: run `python -m book split` and execute it.")
         executed[fw] = {c.id: c for c in nbformat.read(target(source, fw), as_version=4).cells}
         fresh[fw] = iter(split(source, fw).cells)  # walks in step with the source
     page = nbformat.v4.new_notebook()
@@ -234,76 +199,3 @@ def page_out_of_sync(source: Path) -> str | None:
     if nbformat.read(path, as_version=4) != merge(source):
         return f"{path} does not match {source.name} and the executed notebooks"
     return None
-
-
-DEFINITIONS_TAG = "definitions"
-
-
-def load_definitions(framework: str, source: str = "batch_norm") -> types.ModuleType:
-    """The chapter's definitions (cells tagged ``definitions``) as a module, for tests.
-
-    The lesson's code lives in the notebook, not in the package; tests and benchmarks
-    import it from the generated per-framework notebook this way, so they check exactly
-    the code that readers run.
-    """
-    import nbformat
-
-    path = target(CHAPTERS / f"{source}.md", framework)
-    module = types.ModuleType(f"{source}_{framework}")
-    module.__file__ = str(path)
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "code" and DEFINITIONS_TAG in cell.metadata.get("tags", []):
-            exec(compile(cell.source, f"{path}#{cell.id}", "exec"), module.__dict__)  # noqa: S102 (our own notebook)
-    return module
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m d2l_bn.notebooks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands = [sub.add_parser("split", help="write the per-framework notebooks"),
-                sub.add_parser("merge", help="assemble the site page(s) from source + "
-                                             "executed notebooks"),
-                sub.add_parser("check", help="exit 1 if a generated notebook or page is "
-                                             "out of sync")]
-    run = sub.add_parser("execute", help="full run of per-framework notebooks")
-    run.add_argument("frameworks", nargs="*", metavar="FRAMEWORK",
-                     help=f"any of {', '.join(FRAMEWORKS)} (default: all)")
-    for command in [*commands, run]:
-        command.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
-    run.add_argument("--smoke", action="store_true", help="tiny runs (D2L_BN_SMOKE=1)")
-    args = parser.parse_args(argv)
-
-    unknown = set(getattr(args, "frameworks", [])) - set(FRAMEWORKS)
-    if unknown:
-        parser.error(f"unknown framework(s) {sorted(unknown)}; choose from {FRAMEWORKS}")
-    chosen = [s for s in sources() if args.source in (None, s.stem)]
-    if not chosen:
-        parser.error(f"no source chapters/{args.source}.md with %%tab cells; choose from "
-                     f"{', '.join(s.stem for s in sources())}")
-    if args.command == "split":
-        for source in chosen:
-            for fw in FRAMEWORKS:
-                print(f"wrote {write_split(source, fw).relative_to(ROOT)}")
-    elif args.command == "merge":
-        import nbformat
-
-        for source in chosen:
-            nbformat.write(merge(source), merged_path(source))
-            print(f"wrote {merged_path(source).relative_to(ROOT)}")
-    elif args.command == "check":
-        problems = [p for s in chosen for fw in FRAMEWORKS if (p := out_of_sync(s, fw))]
-        problems += [p for s in chosen if not problems and (p := page_out_of_sync(s))]
-        print("\n".join(problems) or "all per-framework notebooks are in sync")
-        return 1 if problems else 0
-    else:
-        for source in chosen:
-            for fw in args.frameworks or FRAMEWORKS:
-                path = target(source, fw)
-                print(f"running {path.relative_to(ROOT)} ({BACKEND_MODULES[fw]}) ...", flush=True)
-                print(f"  done in {execute(path, smoke=args.smoke):.0f} s", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The book's tooling, for maintainers: nothing here is installed with ``d2l_bn``.
+
+    python -m book split      # chapters/<name>.md -> chapters/<framework>/<name>.ipynb
+    python -m book execute    # full runs of those notebooks, outputs saved in place
+    python -m book merge      # the site pages chapters/<name>.ipynb
+    python -m book check      # exit 1 if anything generated is out of sync
+
+Modules: ``notebooks`` (split, merge, sync checks), ``execute`` (run a notebook in a
+fresh kernel), ``definitions`` (the chapter's code as a module, for tests and
+benchmarks). The Sphinx extensions that render the pages are in ``_ext/``.
+"""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"

@@ -1,0 +1,73 @@
+"""Command line of the book tooling: ``python -m book {split,execute,merge,check}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import nbformat
+
+from d2l_bn import BACKEND_MODULES, FRAMEWORKS
+
+from . import ROOT
+from . import __doc__ as DOC
+from .execute import execute
+from .notebooks import (
+    merge,
+    merged_path,
+    out_of_sync,
+    page_out_of_sync,
+    sources,
+    target,
+    write_split,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m book", description=DOC,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands = [sub.add_parser("split", help="write the per-framework notebooks"),
+                sub.add_parser("merge", help="assemble the site page(s) from source + "
+                                             "executed notebooks"),
+                sub.add_parser("check", help="exit 1 if a generated notebook or page is "
+                                             "out of sync")]
+    run = sub.add_parser("execute", help="full run of per-framework notebooks")
+    run.add_argument("frameworks", nargs="*", metavar="FRAMEWORK",
+                     help=f"any of {', '.join(FRAMEWORKS)} (default: all)")
+    for command in [*commands, run]:
+        command.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
+    run.add_argument("--smoke", action="store_true", help="tiny runs (D2L_BN_SMOKE=1)")
+    args = parser.parse_args(argv)
+
+    unknown = set(getattr(args, "frameworks", [])) - set(FRAMEWORKS)
+    if unknown:
+        parser.error(f"unknown framework(s) {sorted(unknown)}; choose from {FRAMEWORKS}")
+    chosen = [s for s in sources() if args.source in (None, s.stem)]
+    if not chosen:
+        parser.error(f"no source chapters/{args.source}.md with %%tab cells; choose from "
+                     f"{', '.join(s.stem for s in sources())}")
+    if args.command == "split":
+        for source in chosen:
+            for fw in FRAMEWORKS:
+                print(f"wrote {write_split(source, fw).relative_to(ROOT)}")
+    elif args.command == "merge":
+        for source in chosen:
+            nbformat.write(merge(source), merged_path(source))
+            print(f"wrote {merged_path(source).relative_to(ROOT)}")
+    elif args.command == "check":
+        problems = [p for s in chosen for fw in FRAMEWORKS if (p := out_of_sync(s, fw))]
+        problems += [p for s in chosen if not problems and (p := page_out_of_sync(s))]
+        print("\n".join(problems) or "all per-framework notebooks are in sync")
+        return 1 if problems else 0
+    else:
+        for source in chosen:
+            for fw in args.frameworks or FRAMEWORKS:
+                path = target(source, fw)
+                print(f"running {path.relative_to(ROOT)} ({BACKEND_MODULES[fw]}) ...", flush=True)
+                print(f"  done in {execute(path, smoke=args.smoke):.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Run settings read from the environment: smoke mode, and where the data lives.
+
+``D2L_BN_SMOKE``
+    ``1`` (or ``true``, ``yes``, ``on``) makes every training run tiny: a small subset
+    of each split and one epoch, nothing else changed; the test suite uses it to
+    execute every notebook quickly. ``0``, ``false``, ``no``, ``off``, ``disabled`` or
+    unset mean full runs. Anything else is an error rather than a guess.
+``D2L_BN_DATA``
+    a folder searched first for the four Fashion-MNIST files, and where they are
+    downloaded if they are found nowhere (see ``d2l_bn.data``).
+"""
+
+from __future__ import annotations
+
+import os
+
+SMOKE_ENV = "D2L_BN_SMOKE"
+DATA_ENV = "D2L_BN_DATA"
+
+# Smoke mode keeps this many examples of each split (and one epoch).
+SMOKE_TRAIN, SMOKE_VAL = 1024, 512
+
+_TRUE = ("1", "true", "yes", "on", "enabled")
+_FALSE = ("", "0", "false", "no", "off", "disabled")
+
+
+def smoke_mode() -> bool:
+    """True when ``D2L_BN_SMOKE`` asks for tiny training runs (for CI and nbval)."""
+    value = os.environ.get(SMOKE_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"{SMOKE_ENV}={os.environ[SMOKE_ENV]!r} is not understood: use one of "
+        f"{', '.join(_TRUE)} to turn smoke mode on, or one of {', '.join(repr(v) for v in _FALSE)} "
+        f"(or unset it) for full runs.")
