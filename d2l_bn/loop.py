@@ -2,9 +2,9 @@
 
 A backend's ``Trainer`` implements these hooks:
 
-* ``prepare(model, data)``: build the model on one batch, initialize it, make the
-  optimizer; return the model's number of outputs (classes), from a prediction-mode
-  forward pass on a few examples;
+* ``build(model, data)``: create the model's weights with a prediction-mode forward pass
+  on a few examples, initialize them (once per model); return the number of outputs;
+* ``prepare_steps(model, data)``: make the optimizer (and compile the steps);
 * ``train_step(model, X, y)``: one SGD step **in training mode**; it adds the batch's
   summed loss and number of correct predictions to running sums kept on the device;
 * ``pop_train_sums()``: those two sums as Python numbers, then reset to zero;
@@ -121,7 +121,10 @@ class TrainerBase:
         self.num_outputs = 0
 
     # --- hooks implemented by each backend -------------------------------------------
-    def prepare(self, model, data) -> int:
+    def build(self, model, data) -> int:
+        raise NotImplementedError
+
+    def prepare_steps(self, model, data) -> None:
         raise NotImplementedError
 
     def train_step(self, model, X, y) -> None:
@@ -140,6 +143,13 @@ class TrainerBase:
         raise NotImplementedError
 
     # --- the loop ------------------------------------------------------------------------
+    def prepare(self, model, data) -> None:
+        """Build and initialize the model, check the labels against its outputs, make the
+        optimizer; ``fit`` calls it, and so must anyone calling ``fit_epoch`` directly."""
+        self.num_outputs = self.build(model, data)
+        check_labels(data, self.num_outputs)
+        self.prepare_steps(model, data)
+
     def fit(self, model, data) -> FitResult:
         """Train ``model`` on ``data``; evaluate after every epoch; print one summary line.
 
@@ -151,8 +161,7 @@ class TrainerBase:
         self.history, self.result = [], None
         check_learning_rate(getattr(model, "lr", None))
         try:
-            self.num_outputs = self.prepare(model, data)
-            check_labels(data, self.num_outputs)
+            self.prepare(model, data)
             self.result = self._run(model, data)
         finally:
             self.set_prediction_mode(model)

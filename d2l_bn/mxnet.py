@@ -48,13 +48,12 @@ def try_gpu(i: int = 0) -> mx.Context:
 
 
 class FashionMNIST(FashionMNISTBase):
-    """Fashion-MNIST minibatches as MXNet NDArrays: images (N, 1, H, W), labels float32."""
+    """Fashion-MNIST minibatches as MXNet NDArrays: images (N, 1, H, W), labels int64."""
 
     channels_last = False
 
     def to_tensor(self, array: np.ndarray) -> mx.nd.NDArray:
-        # Gluon's losses and argmax work with float labels; images are float32 already.
-        return mx.nd.array(array, dtype=np.float32)
+        return mx.nd.array(array, dtype=array.dtype)  # images float32, labels int64
 
 
 def init_cnn(model: gluon.Block) -> None:
@@ -102,7 +101,7 @@ class Classifier(gluon.nn.Block):
 class Trainer(TrainerBase):
     """Plain minibatch SGD; steps inside ``autograd.record()``, validation outside it."""
 
-    def prepare(self, model: Classifier, data: FashionMNIST) -> int:
+    def build(self, model: Classifier, data: FashionMNIST) -> int:
         self.device = try_gpu()
         if not getattr(model, "_d2l_initialized", False):
             init_cnn(model)
@@ -110,9 +109,11 @@ class Trainer(TrainerBase):
         X, _ = next(data.val_dataloader())
         with autograd.predict_mode():  # completes deferred shapes, changes nothing else
             outputs = model(X[:2].as_in_context(self.device)).shape[-1]
+        return int(outputs)
+
+    def prepare_steps(self, model: Classifier, data: FashionMNIST) -> None:
         self.optimizer = model.configure_optimizers()
         self._sums = mx.nd.zeros(2, ctx=self.device)  # summed loss, correct count
-        return int(outputs)
 
     def train_step(self, model, X, y):
         X, y = X.as_in_context(self.device), y.as_in_context(self.device)

@@ -131,13 +131,17 @@ class Classifier(keras.Model):
 class Trainer(TrainerBase):
     """Plain minibatch SGD with compiled (``tf.function``) training and validation steps."""
 
-    def prepare(self, model: Classifier, data: FashionMNIST) -> int:
+    def build(self, model: Classifier, data: FashionMNIST) -> int:
         self.device = try_gpu()
-        X, y = next(data.val_dataloader())  # an example batch: shapes and dtypes
+        X, _ = next(data.val_dataloader())
         outputs = model(X[:2], training=False).shape[-1]  # creates the weights if needed
         if not getattr(model, "_d2l_initialized", False):
             init_cnn(model)
             model._d2l_initialized = True
+        return int(outputs)
+
+    def prepare_steps(self, model: Classifier, data: FashionMNIST) -> None:
+        X, y = next(data.val_dataloader())  # an example batch: shapes and dtypes
         self.optimizer = model.configure_optimizers()
         self.optimizer.build(model.trainable_variables)
         self._sums = tf.Variable(tf.zeros(2), trainable=False)  # summed loss, correct count
@@ -157,7 +161,6 @@ class Trainer(TrainerBase):
         self._sgd_step.get_concrete_function()
         self._eval_step.get_concrete_function()
         self._warm_up(model, X, y)
-        return int(outputs)
 
     def _warm_up(self, model: Classifier, X: tf.Tensor, y: tf.Tensor) -> None:
         """Run the compiled step once and undo it: TensorFlow optimizes a graph on its

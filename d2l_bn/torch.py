@@ -91,7 +91,7 @@ class Classifier(nn.Module):
 class Trainer(TrainerBase):
     """Plain minibatch SGD; ``model.train()`` for steps, ``model.eval()`` for validation."""
 
-    def prepare(self, model: Classifier, data: FashionMNIST) -> int:
+    def build(self, model: Classifier, data: FashionMNIST) -> int:
         self.device = try_gpu()
         model.to(self.device)
         X, _ = next(data.val_dataloader())
@@ -101,9 +101,11 @@ class Trainer(TrainerBase):
         if not getattr(model, "_d2l_initialized", False):
             init_cnn(model)
             model._d2l_initialized = True
+        return int(outputs)
+
+    def prepare_steps(self, model: Classifier, data: FashionMNIST) -> None:
         self.optimizer = model.configure_optimizers()
         self._sums = torch.zeros(2, device=self.device)  # summed loss, correct count
-        return int(outputs)
 
     def train_step(self, model, X, y):
         model.train()

@@ -1,29 +1,35 @@
-"""Trainer, data loaders, modes and smoke mode, in every framework (real data, smoke subset)."""
+"""Trainer, data loaders, modes, smoke mode and every fault, in every framework.
+
+Real data (the smoke subset: 1,024 training and 512 evaluation images) and tiny models.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 
+from d2l_bn import data as data_module
+from d2l_bn import loop
 from d2l_bn.board import ProgressBoard
 
 
-def tiny_model(framework: str, d2l, lr: float, with_bn: bool):
+def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10):
     """A small MLP (optionally with a built-in BN layer); returns (model, moving-mean getter)."""
     if framework == "pytorch":
         from torch import nn
         layers = [nn.Flatten(), nn.Linear(784, 32)]
         bn = nn.BatchNorm1d(32)
         layers += [bn] if with_bn else []
-        net = nn.Sequential(*layers, nn.ReLU(), nn.Linear(32, 10))
+        net = nn.Sequential(*layers, nn.ReLU(), nn.Linear(32, outputs))
         get = lambda: bn.running_mean.detach().cpu().numpy().copy()
     elif framework == "tensorflow":
         import keras
         bn = keras.layers.BatchNormalization()
         net = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(32)]
                                + ([bn] if with_bn else [])
-                               + [keras.layers.ReLU(), keras.layers.Dense(10)])
+                               + [keras.layers.ReLU(), keras.layers.Dense(outputs)])
         get = lambda: bn.moving_mean.numpy().copy()
     else:
         from mxnet.gluon import nn
@@ -32,7 +38,7 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool):
         net.add(nn.Dense(32))
         if with_bn:
             net.add(bn)
-        net.add(nn.Activation("relu"), nn.Dense(10))
+        net.add(nn.Activation("relu"), nn.Dense(outputs))
         get = lambda: bn.running_mean.data().asnumpy().copy()
 
     class Tiny(d2l.Classifier):
@@ -126,16 +132,17 @@ def test_bn_enters_training_mode_and_validation_does_not_touch_it(framework, d2l
     trainer.train_step(model, X, y)
     after_step = moving_mean()
     assert np.abs(after_step - before).max() > 1e-4
-    trainer._validate(model, data)
+    trainer.evaluate(model, data)
     np.testing.assert_array_equal(moving_mean(), after_step)
 
 
-def test_divergence_stops_the_run_cleanly(framework, d2l, smoke, capsys):
+@pytest.mark.parametrize("lr", [1e38, 1e6])
+def test_divergence_stops_the_run_cleanly(framework, d2l, smoke, capsys, lr):
     d2l.set_seed(0)
     data = d2l.FashionMNIST(batch_size=64)
-    model, _ = tiny_model(framework, d2l, lr=1e38, with_bn=False)
+    model, _ = tiny_model(framework, d2l, lr=lr, with_bn=False)
     result = d2l.Trainer(max_epochs=3).fit(model, data)
-    assert result.diverged and "diverged" in result.message
+    assert result.diverged and "diverged" in result.message and "above 23.0" in result.message
     assert result.epochs == 0 and math.isnan(result.val_acc)
     assert "learning rate" in capsys.readouterr().out
 
@@ -169,3 +176,197 @@ def test_prepare_leaves_an_initialized_model_unchanged(framework, d2l, smoke):
     d2l.Trainer(max_epochs=1).prepare(model, data)
     for old, new in zip(before, weights(framework, model), strict=True):
         np.testing.assert_array_equal(old, new)
+
+
+# --- faults ----------------------------------------------------------------------------
+
+LABEL_MESSAGE = "labels must be class indices 0 to"
+
+
+@pytest.mark.parametrize("bad_label", [10, -1, 255])
+def test_labels_outside_the_model_outputs_are_refused(framework, d2l, smoke, bad_label):
+    """Gluon's softmax cross-entropy clips such labels; every framework must refuse."""
+    data = d2l.FashionMNIST(batch_size=64)
+    data.train_y = data.train_y.copy()
+    data.train_y[5] = bad_label
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False)
+    trainer = d2l.Trainer(max_epochs=1)
+    with pytest.raises(ValueError, match=LABEL_MESSAGE) as err:
+        trainer.fit(model, data)
+    assert "(10 outputs)" in str(err.value) and "training labels" in str(err.value)
+    assert trainer.history == [] and trainer.result is None
+
+
+def test_a_model_with_too_few_outputs_is_refused(framework, d2l, smoke):
+    data = d2l.FashionMNIST(batch_size=64)
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False, outputs=1)
+    with pytest.raises(ValueError, match=LABEL_MESSAGE) as err:
+        d2l.Trainer(max_epochs=1).fit(model, data)
+    assert "(1 outputs)" in str(err.value) and "one output per class" in str(err.value)
+
+
+@pytest.mark.parametrize("lr", [math.nan, math.inf, 0.0, -0.1, "0.1", None, True])
+def test_bad_learning_rates_are_refused(framework, d2l, smoke, lr):
+    data = d2l.FashionMNIST(batch_size=64)
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False)
+    model.lr = lr
+    with pytest.raises(ValueError, match="learning rate .* must be a positive, finite number"):
+        d2l.Trainer(max_epochs=1).fit(model, data)
+
+
+@pytest.mark.parametrize("kwargs", [{"batch_size": 1.5}, {"batch_size": 0},
+                                    {"batch_size": True}, {"batch_size": "64"},
+                                    {"resize": (28,)}, {"resize": (0, 28)},
+                                    {"evaluate_on": "train"}])
+def test_bad_data_arguments_fail_before_loading(d2l, monkeypatch, kwargs):
+    def no_loading(*args, **kw):
+        raise AssertionError("the data were loaded before the arguments were checked")
+    monkeypatch.setattr(data_module, "load_arrays", no_loading)
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        d2l.FashionMNIST(**{"batch_size": 64, **kwargs})
+
+
+@pytest.mark.parametrize("max_epochs", [None, 2.5, 0, "3", True])
+def test_bad_max_epochs_is_refused(d2l, max_epochs):
+    with pytest.raises(ValueError, match="max_epochs must be a positive integer"):
+        d2l.Trainer(max_epochs=max_epochs)
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("yes", True), ("ON", True),
+                                             ("0", False), ("off", False),
+                                             ("disabled", False), ("", False)])
+def test_smoke_mode_spellings(monkeypatch, value, expected):
+    from d2l_bn.settings import smoke_mode
+    monkeypatch.setenv("D2L_BN_SMOKE", value)
+    assert smoke_mode() is expected
+
+
+def test_unknown_smoke_value_is_an_error(d2l, monkeypatch):
+    monkeypatch.setenv("D2L_BN_SMOKE", "maybe")
+    with pytest.raises(ValueError, match="D2L_BN_SMOKE='maybe' is not understood"):
+        d2l.Trainer(max_epochs=1)
+
+
+def test_a_lone_last_training_example_joins_the_previous_batch(framework, d2l, smoke):
+    """1,024 examples in batches of 1,023 would leave a batch of one, which batch norm
+    cannot normalize in training mode; it joins the previous batch instead."""
+    data = d2l.FashionMNIST(batch_size=1023)
+    sizes = [int(y.shape[0]) for _, y in data.train_dataloader()]
+    assert sizes == [1024] and data.num_train_batches == 1
+    data = d2l.FashionMNIST(batch_size=511)  # remainder of two: kept as it is
+    assert [int(y.shape[0]) for _, y in data.train_dataloader()] == [511, 511, 2]
+    data = d2l.FashionMNIST(batch_size=1023)
+    assert [int(y.shape[0]) for _, y in data.val_dataloader()] == [512]
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=True)
+    assert not d2l.Trainer(max_epochs=1, board=False, verbose=False).fit(model, data).diverged
+
+
+def test_labels_have_the_same_dtype_everywhere(d2l, smoke):
+    _, y = next(d2l.FashionMNIST(batch_size=8).train_dataloader())
+    assert as_numpy(y).dtype == np.int64
+
+
+def test_validation_split_is_held_out_from_training(d2l, framework, monkeypatch):
+    monkeypatch.delenv("D2L_BN_SMOKE", raising=False)
+    data = d2l.FashionMNIST(batch_size=128, evaluate_on="validation")
+    assert (data.num_train, data.num_val) == (50000, 10000)
+    raw = data_module.load_arrays()
+    squeeze = (lambda X: X[..., 0]) if framework == "tensorflow" else (lambda X: X[:, 0])
+    np.testing.assert_array_equal(squeeze(data.val_X),
+                                  raw.train_images[50000:].astype(np.float32) / 255.0)
+    np.testing.assert_array_equal(data.val_y, raw.train_labels[50000:])
+    assert "validation=10000" in repr(data)
+
+
+def test_summary_names_the_evaluation_split(framework, d2l, smoke, capsys):
+    for split, label in [("validation", "val acc"), ("test", "test acc")]:
+        d2l.set_seed(0)
+        data = d2l.FashionMNIST(batch_size=256, evaluate_on=split)
+        model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False)
+        result = d2l.Trainer(max_epochs=1, board=False).fit(model, data)
+        assert label in result.summary() and label in capsys.readouterr().out
+
+
+def in_training_mode(framework, model) -> bool | None:
+    """Where the mode is kept on the model (PyTorch), whether it is training mode."""
+    return model.training if framework == "pytorch" else None
+
+
+def test_interrupted_fit_leaves_prediction_mode_and_no_stale_result(framework, d2l, smoke):
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=64)
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=True)
+    trainer = d2l.Trainer(max_epochs=1, board=False, verbose=False)
+    assert trainer.fit(model, data) is trainer.result  # an earlier, finished run
+    calls = 0
+    real_step = trainer.train_step
+
+    def interrupted_step(*args):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of an epoch
+        real_step(*args)
+
+    trainer.train_step = interrupted_step
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(model, data)
+    assert trainer.result is None and trainer.history == []
+    assert in_training_mode(framework, model) in (False, None)
+
+
+def test_after_fit_the_model_is_in_prediction_mode(framework, d2l, smoke):
+    model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=True)
+    d2l.Trainer(max_epochs=1, board=False, verbose=False).fit(
+        model, d2l.FashionMNIST(batch_size=128))
+    assert in_training_mode(framework, model) in (False, None)
+
+
+class ScriptedTrainer(loop.TrainerBase):
+    """The loop alone, fed a scripted sequence of window losses (no framework)."""
+
+    def __init__(self, losses):
+        super().__init__(max_epochs=2, board=False, verbose=False)
+        self.losses = iter(losses)
+
+    def build(self, model, data):
+        return 10
+
+    def prepare_steps(self, model, data):
+        pass
+
+    def train_step(self, model, X, y):
+        pass
+
+    def pop_train_sums(self):
+        return next(self.losses, 0.5) * 16, 8.0  # batches of 16 (see below)
+
+    def eval_step(self, model, X, y):
+        return 0.5, 1.0
+
+    def set_prediction_mode(self, model):
+        pass
+
+    def device_name(self):
+        return "nowhere"
+
+
+class Model:
+    lr = 0.1
+
+
+def test_finite_exploding_loss_counts_as_divergence(smoke):
+    data = data_module.FashionMNISTBase.__new__(data_module.FashionMNISTBase)
+    data.batch_size = 16
+    data.evaluate_on = "test"
+    data.train_X, data.train_y = np.zeros((64, 1, 1, 1), np.float32), np.zeros(64, np.int64)
+    data.val_X, data.val_y = data.train_X[:16], data.train_y[:16]
+    data.to_tensor = lambda a: a
+    # the first window is pop()ed once before the epoch starts (a reset), hence 0.0
+    trainer = ScriptedTrainer([0.0, 2.0, 22.9, 3.0, 2.0])
+    assert not trainer.fit(Model(), data).diverged  # 22.9 < 10 ln 10 = 23.03
+    trainer = ScriptedTrainer([0.0, 2.0, 3e6])
+    result = trainer.fit(Model(), data)
+    assert result.diverged and "was 3e+06, above 23.0" in result.message
+    assert result.epochs == 0 and trainer.history == []
