@@ -35,6 +35,24 @@ def selected(*frameworks: str) -> bool | str:
     return current in {_check(f) for f in frameworks}
 
 
+def run_in_shell(shell, cell: str) -> None:
+    """Run ``cell`` in the notebook's namespace as if it were a cell of its own.
+
+    IPython syntax (``%pip``, ``!ls``) is translated first, and the value of a last
+    expression is displayed. Unlike ``shell.run_cell``, which reports an exception and
+    returns, an exception propagates: the ``%%tab`` cell fails, so "Run All" stops there.
+    """
+    import ast
+
+    tree = ast.parse(shell.transform_cell(cell), filename="<%%tab cell>")
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<%%tab cell>", "exec"), shell.user_ns)  # noqa: S102 (the user's cell)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), "<%%tab cell>", "eval"),  # noqa: S307
+                     shell.user_ns)
+        shell.displayhook(value)
+
+
 def _tab_magic(line: str, cell: str) -> None:
     wanted = line.split()
     if not wanted:
@@ -42,7 +60,7 @@ def _tab_magic(line: str, cell: str) -> None:
     if selected(*wanted):
         from IPython import get_ipython
 
-        get_ipython().run_cell(cell, store_history=False)
+        run_in_shell(get_ipython(), cell)
     else:
         print(f"(skipped: a {'/'.join(wanted)} cell; this notebook runs {selected()})")
 

@@ -1,22 +1,47 @@
-"""The three backends export the same names, and ``import d2l_bn`` loads no framework."""
+"""One API in every framework: the same names, signatures and behaviour.
+
+Where a framework forces a difference, the test states it (and the README lists it):
+``try_gpu`` returns the framework's own device object; ``init_cnn`` works before the
+first forward pass only in MXNet, whose Gluon defers weight creation, and raises a
+clear error elsewhere.
+"""
+
+from __future__ import annotations
 
 import importlib
+import inspect
 import subprocess
 import sys
+
+import numpy as np
+import pytest
 
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 REQUIRED = {"FashionMNIST", "Classifier", "Trainer", "ProgressBoard", "try_gpu",
             "init_cnn", "set_seed", "smoke_mode", "DatasetError", "FitResult"}
+# (object, method) pairs whose parameters must agree across frameworks
+SIGNATURES = [("FashionMNIST", "__init__"), ("Trainer", "__init__"), ("Trainer", "fit"),
+              ("Trainer", "fit_epoch"), ("Trainer", "evaluate"), ("Trainer", "prepare"),
+              ("Classifier", "__init__"), ("Classifier", "cross_entropy"),
+              ("Classifier", "accuracy"), ("Classifier", "training_step"),
+              ("Classifier", "validation_step"), ("Classifier", "configure_optimizers"),
+              ("init_cnn", None), ("set_seed", None), ("try_gpu", None)]
 
 
-def public_names(framework):
-    module = importlib.import_module(f"d2l_bn.{BACKEND_MODULES[framework]}")
-    return set(module.__all__), module
+def backend(framework):
+    return importlib.import_module(f"d2l_bn.{BACKEND_MODULES[framework]}")
+
+
+def parameters(framework, name, method):
+    """Parameter names, kinds and defaults (annotations name framework types; ignored)."""
+    obj = getattr(backend(framework), name)
+    func = getattr(obj, method) if method else obj
+    return [(p.name, p.kind, p.default) for p in inspect.signature(func).parameters.values()]
 
 
 def test_backends_export_the_same_public_names():
-    names = {fw: public_names(fw)[0] for fw in FRAMEWORKS}
+    names = {fw: set(backend(fw).__all__) for fw in FRAMEWORKS}
     reference = names["pytorch"]
     for fw, exported in names.items():
         assert exported == reference, f"{fw} differs: {exported ^ reference}"
@@ -25,24 +50,84 @@ def test_backends_export_the_same_public_names():
 
 def test_every_exported_name_exists_with_a_docstring():
     for fw in FRAMEWORKS:
-        exported, module = public_names(fw)
-        for name in exported:
-            obj = getattr(module, name)
-            assert obj.__doc__, f"{fw}.{name} has no docstring"
+        module = backend(fw)
+        for name in module.__all__:
+            assert getattr(module, name).__doc__, f"{fw}.{name} has no docstring"
 
 
-def test_classifier_methods_match_across_frameworks():
-    methods = ("cross_entropy", "accuracy", "training_step", "validation_step",
-               "configure_optimizers")
+@pytest.mark.parametrize("name, method", SIGNATURES)
+def test_signatures_agree_across_frameworks(name, method):
+    reference = parameters("pytorch", name, method)
     for fw in FRAMEWORKS:
-        _, module = public_names(fw)
-        for method in methods:
-            assert callable(getattr(module.Classifier, method)), (fw, method)
+        assert parameters(fw, name, method) == reference, (fw, name, method)
+
+
+def test_try_gpu_returns_the_framework_device_naming_the_cpu_here(d2l):
+    assert "cpu" in str(d2l.try_gpu()).lower()  # no GPU on the test machine
+    assert "cpu" in str(d2l.try_gpu(7)).lower()  # a GPU that does not exist: the CPU
+
+
+def lenet_like(framework, d2l):
+    """A small convolutional classifier with lazily sized layers where the framework has them."""
+    if framework == "pytorch":
+        from torch import nn
+        net = nn.Sequential(nn.LazyConv2d(4, 5), nn.Flatten(), nn.LazyLinear(10))
+    elif framework == "tensorflow":
+        import keras
+        net = keras.Sequential([keras.layers.Conv2D(4, 5), keras.layers.Flatten(),
+                                keras.layers.Dense(10)])
+    else:
+        from mxnet.gluon import nn
+        net = nn.Sequential()
+        net.add(nn.Conv2D(4, 5), nn.Flatten(), nn.Dense(10))
+
+    class Small(d2l.Classifier):
+        def __init__(self):
+            super().__init__(lr=0.1)
+            self.net = net
+
+    return Small()
+
+
+def test_init_cnn_before_the_first_batch(framework, d2l):
+    model = lenet_like(framework, d2l)
+    if framework == "mxnet":
+        d2l.init_cnn(model)  # Gluon creates the weights later, with this initializer
+    else:
+        with pytest.raises(ValueError, match="run one batch through it first|call it on one"):
+            d2l.init_cnn(model)
+
+
+def first_weights(framework, d2l, seed):
+    """The first convolution's initial weights after ``set_seed`` and a Trainer.prepare."""
+    d2l.set_seed(seed)
+    model = lenet_like(framework, d2l)
+    d2l.Trainer(max_epochs=1).prepare(model, d2l.FashionMNIST(batch_size=16))
+    if framework == "pytorch":
+        return model.net[0].weight.detach().numpy().copy()
+    if framework == "tensorflow":
+        return model.net.layers[0].kernel.numpy().copy()
+    return model.net[0].weight.data().asnumpy().copy()
+
+
+def test_set_seed_makes_initialization_and_shuffling_repeatable(framework, d2l, smoke):
+    np.testing.assert_array_equal(first_weights(framework, d2l, 3),
+                                  first_weights(framework, d2l, 3))
+    assert not np.array_equal(first_weights(framework, d2l, 3),
+                              first_weights(framework, d2l, 4))
+    data = d2l.FashionMNIST(batch_size=16)
+    orders = []
+    for _ in range(2):
+        d2l.set_seed(5)
+        _, y = next(data.train_dataloader())
+        orders.append(np.asarray(y.asnumpy() if hasattr(y, "asnumpy") else y))
+    np.testing.assert_array_equal(*orders)
 
 
 def test_import_d2l_bn_loads_no_framework():
-    code = ("import sys, d2l_bn, d2l_bn.data, d2l_bn.loop, d2l_bn.board; "
-            "print([m for m in ('torch', 'tensorflow', 'mxnet', 'keras') if m in sys.modules])")
+    code = ("import sys, d2l_bn, d2l_bn.data, d2l_bn.loop, d2l_bn.board, d2l_bn.settings, "
+            "d2l_bn.tab; print([m for m in ('torch', 'tensorflow', 'mxnet', 'keras', "
+            "'book') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
