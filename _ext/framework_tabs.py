@@ -21,7 +21,8 @@ copies into the site (``_downloads/``).
 Configuration (``sphinx: config:`` in ``_config.yml``):
 
 ``framework_tabs_labels``
-    framework name (cell tag) -> tab label; the tab order is this order.
+    framework name (cell tag) -> tab label; the tab order is this order. Default: the
+    project's framework registry, ``d2l_bn.LABELS``.
 ``framework_tabs_default``
     the framework whose tab is selected in the HTML (before JavaScript, or without it).
 ``framework_tabs_sync_group``
@@ -41,11 +42,12 @@ from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx_design.shared import create_component
 
+from d2l_bn import LABELS
+
 logger = logging.getLogger(__name__)
 
 __version__ = "0.1.0"
 
-DEFAULT_LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 COLAB = "https://colab.research.google.com/github"
 
 
@@ -196,7 +198,7 @@ def resolve_colab_links(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_design")
-    app.add_config_value("framework_tabs_labels", DEFAULT_LABELS, "env", [dict])
+    app.add_config_value("framework_tabs_labels", dict(LABELS), "env", [dict])
     app.add_config_value("framework_tabs_default", "pytorch", "env", [str])
     app.add_config_value("framework_tabs_sync_group", "framework", "env", [str])
     app.add_transform(FrameworkTabs)
