@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 # the site itself so that its math renders without a CDN (see _ext/site_assets.py).
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: setup data mathjax browser book run test lint clean
+.PHONY: setup data node mathjax browser book run notebooks check test lint clean
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
@@ -15,16 +15,24 @@ $(VENV_STAMP): requirements.txt pyproject.toml
 
 setup: $(VENV_STAMP) data $(MATHJAX)
 
+# System packages come from apt when we are root on a Debian-like machine; elsewhere they
+# must be installed by hand (the README lists them).
+APT_INSTALL = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq $(1)) >/dev/null; fi
+
 # Real Fashion-MNIST from Debian when possible; otherwise d2l_bn downloads it on first use.
 data:
-	@if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && \
-	   [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null; fi
+	@[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || \
+	  { $(call APT_INSTALL,dataset-fashion-mnist); }
+
+# Node.js and npm, only to install the pinned MathJax.
+node:
+	@command -v npm >/dev/null || { $(call APT_INSTALL,nodejs npm); }
 
 mathjax: $(MATHJAX)
 
 # Only what tex-mml-chtml.js loads: TeX extensions, CommonHTML fonts, menu, a11y.
-$(MATHJAX): package.json package-lock.json
+$(MATHJAX): package.json package-lock.json | node
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf _vendor/mathjax && mkdir -p _vendor/mathjax/output
 	cd node_modules/mathjax/es5 && \
@@ -34,9 +42,7 @@ $(MATHJAX): package.json package-lock.json
 
 # Debian's Chromium and its driver, for the browser test of the site (tests/test_site.py).
 browser:
-	@if [ ! -x /usr/bin/chromedriver ] && \
-	   [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	   (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null; fi
+	@[ -x /usr/bin/chromedriver ] || { $(call APT_INSTALL,chromium chromium-driver); }
 
 # The site: the merged chapter page from the executed notebooks, then a strict build.
 book: setup
@@ -48,13 +54,24 @@ book: setup
 # The main job: build the book.
 run: book
 
+# After editing chapters/*.md: regenerate the per-framework notebooks, run each in full
+# (30-60 minutes on 2 cores), and merge the site pages.
+notebooks: setup
+	$(PY) -m book split
+	$(PY) -m book execute
+	$(PY) -m book merge
+
+# Is everything generated in sync with its source?
+check: setup
+	$(PY) -m book check
+
 # Everything, including the strict site build, the browser test of the site and the
 # slow end-to-end check on real data (tests/test_end_to_end.py).
 test: setup browser
-	D2L_BN_SMOKE=1 $(PY) -m pytest
+	$(PY) -m pytest
 
 lint: setup
-	$(PY) -m ruff check d2l_bn tests _ext
+	$(PY) -m ruff check d2l_bn book benchmarks tests _ext
 
 clean:
 	rm -rf _build .pytest_cache test-output _vendor

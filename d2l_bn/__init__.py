@@ -6,7 +6,8 @@ Pick a framework with one import line; every backend exports the same names::
 
 Importing ``d2l_bn`` itself loads no deep-learning framework: the framework-free
 pieces live in ``d2l_bn.data`` (the data set), ``d2l_bn.loop`` (the training-loop
-skeleton), ``d2l_bn.board`` (plots) and ``d2l_bn.settings`` (run settings such as
+skeleton), ``d2l_bn.board`` (live training curves), ``d2l_bn.plots`` (static figures of
+experiments) and ``d2l_bn.settings`` (run settings such as
 smoke mode). ``d2l_bn.tab`` runs the multi-framework source notebook for one framework.
 """
 

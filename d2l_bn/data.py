@@ -6,7 +6,8 @@ produced here into their own tensors.
 Where the four files are looked for, in order (the first folder holding all four wins):
 
 1. ``$D2L_BN_DATA`` (if set),
-2. the user cache, ``platformdirs.user_cache_dir("d2l_bn")/fashion-mnist``,
+2. the user cache, ``platformdirs.user_cache_dir("d2l_bn")/fashion-mnist`` (without
+   platformdirs: ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``d2l_bn/fashion-mnist``),
 3. ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``),
 
 otherwise the missing files are downloaded into ``$D2L_BN_DATA`` or the user cache. A
@@ -28,6 +29,7 @@ import hashlib
 import logging
 import numbers
 import os
+import shutil
 import time
 import warnings
 import zlib
@@ -73,9 +75,13 @@ class DataLocationNote(UserWarning):
 
 def cache_dir() -> Path:
     """The per-user cache folder for the data set (created on demand)."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("d2l_bn")) / "fashion-mnist"
+    try:
+        import platformdirs
+    except ImportError:  # optional: the single-file notebooks run without it
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "d2l_bn"
+    else:
+        base = Path(platformdirs.user_cache_dir("d2l_bn"))
+    return base / "fashion-mnist"
 
 
 def env_dir() -> Path | None:
@@ -176,44 +182,66 @@ def _make_folder(folder: Path) -> list[Path]:
     return created
 
 
-@contextlib.contextmanager
-def _quiet_pooch():
-    """pooch logs, for every file fetched without a pinned hash, advice meant for
-    library authors ("Use this value as the 'known_hash' argument"); learners need not
-    see it. (The compressed file's hash differs between mirrors, so it is not pinned:
-    the decompressed payload is verified instead.)"""
-    import pooch
+def _fetch(url: str, path: Path) -> None:
+    """Download ``url`` to ``path`` atomically: a temporary file in the same folder,
+    renamed only after a complete download, deleted otherwise.
 
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
+    With pooch (a dependency of the package) it does the work; without it (the
+    single-file notebooks need only numpy and matplotlib) the standard library does.
+    pooch logs, for every file fetched without a pinned hash, advice meant for library
+    authors ("Use this value as the 'known_hash' argument"), which is silenced here. The
+    compressed file's hash differs between mirrors, so it is not pinned: the decompressed
+    payload is verified instead.
+    """
     try:
-        yield pooch
+        import pooch
+    except ImportError:
+        pooch = None
+    if pooch is not None:
+        logger = pooch.get_logger()
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            pooch.retrieve(url, known_hash=None, fname=path.name, path=path.parent,
+                           progressbar=False)
+        finally:
+            logger.setLevel(level)
+        return
+    import tempfile
+    import urllib.request
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            expected = response.headers.get("Content-Length")
+            shutil.copyfileobj(response, out)
+            if expected is not None and out.tell() != int(expected):
+                raise OSError(f"connection closed after {out.tell()} of {expected} bytes")
+        os.replace(tmp, path)
     finally:
-        logger.setLevel(level)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
     """Download ``name.gz`` into ``folder`` and verify its payload.
 
-    Nothing is left behind on failure: pooch writes to a temporary file and renames it
-    only after a complete download; a file that fails verification is deleted, and so are
-    the folders this call created.
+    Nothing is left behind on failure: the file is written under a temporary name and
+    renamed only after a complete download; a file that fails verification is deleted,
+    and so are the folders this call created.
     """
     folder = Path(folder).absolute()
     created = _make_folder(folder)
     url = base_url.rstrip("/") + f"/{name}.gz"
     path = folder / f"{name}.gz"
     try:
-        with _quiet_pooch() as pooch:
-            try:
-                pooch.retrieve(url, known_hash=None, fname=path.name, path=folder,
-                               progressbar=False)
-            except Exception as err:
-                raise DatasetError(f"Could not download {url} into {folder}: {err}. "
-                                   f"{GET_DATA}") from err
-        # pooch's temporary file is private (mode 0600); a shared cache must be readable
-        # by everyone the umask allows, like any other file the user creates.
+        try:
+            _fetch(url, path)
+        except Exception as err:
+            raise DatasetError(f"Could not download {url} into {folder}: {err}. "
+                               f"{GET_DATA}") from err
+        # The temporary file is private (mode 0600); a shared cache must be readable by
+        # everyone the umask allows, like any other file the user creates.
         path.chmod(0o666 & ~_umask())
         read_verified(path, name, remedy=f"The download from {url} was deleted; try "
                                          f"again later, or get the data another way. "

@@ -29,10 +29,12 @@ with warnings.catch_warnings():  # MXNet 1.9.1 imports modules deprecated in Pyt
 from .board import ProgressBoard
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
+from .plots import plot_distributions, plot_histories, plot_sweep, show
 from .settings import smoke_mode
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]
+           "Trainer", "init_cnn", "plot_distributions", "plot_histories", "plot_sweep",
+           "set_seed", "show", "smoke_mode", "try_gpu"]
 
 
 def set_seed(seed: int) -> None:

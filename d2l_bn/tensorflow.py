@@ -14,6 +14,12 @@ import sys
 
 import numpy as np
 
+from .board import ProgressBoard
+from .data import DatasetError, FashionMNISTBase
+from .loop import FitResult, TrainerBase
+from .plots import plot_distributions, plot_histories, plot_sweep, show
+from .settings import smoke_mode
+
 
 @contextlib.contextmanager
 def _native_stderr_silenced():
@@ -41,13 +47,9 @@ with _native_stderr_silenced():
     import keras
     import tensorflow as tf
 
-from .board import ProgressBoard
-from .data import DatasetError, FashionMNISTBase
-from .loop import FitResult, TrainerBase
-from .settings import smoke_mode
-
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "set_seed", "smoke_mode", "try_gpu"]
+           "Trainer", "init_cnn", "plot_distributions", "plot_histories", "plot_sweep",
+           "set_seed", "show", "smoke_mode", "try_gpu"]
 
 
 def set_seed(seed: int) -> None:

@@ -199,6 +199,14 @@ def test_env_naming_a_file_is_passed_over_for_a_complete_folder(
 
 # --- downloading -----------------------------------------------------------------------
 
+@pytest.fixture(params=["pooch", "standard library"])
+def fetcher(request, monkeypatch):
+    """Downloads through pooch, and without it (the single-file notebooks' case)."""
+    if request.param != "pooch":
+        monkeypatch.setitem(sys.modules, "pooch", None)  # import pooch -> ImportError
+    return request.param
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Serves a folder; a path listed in ``cut_short`` is sent half and then dropped."""
 
@@ -235,7 +243,7 @@ def file_server(tmp_path):
     server.server_close()
 
 
-def test_download_of_good_files_is_verified_readable_and_quiet(
+def test_download_of_good_files_is_verified_readable_and_quiet(fetcher, 
         fake_files, isolated, file_server, capfd, caplog):
     folder, url, _ = file_server
     write_gz(folder, fake_files)
@@ -264,7 +272,7 @@ def test_only_missing_files_are_downloaded(fake_files, isolated, file_server, mo
 
 
 @pytest.mark.parametrize("fault", ["checksum", "corrupt stream", "cut short", "404"])
-def test_failed_download_leaves_nothing_behind(fake_files, isolated, file_server,
+def test_failed_download_leaves_nothing_behind(fetcher, fake_files, isolated, file_server,
                                                monkeypatch, tmp_path, fault):
     folder, url, handler = file_server
     payload = fake_files[LABELS]
@@ -284,7 +292,7 @@ def test_failed_download_leaves_nothing_behind(fake_files, isolated, file_server
     assert not (tmp_path / "new").exists()  # no file, no partial file, no empty folder
 
 
-def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fake_files, isolated,
+def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fetcher, fake_files, isolated,
                                                             file_server):
     folder, url, _ = file_server
     cache, _ = isolated
@@ -296,7 +304,7 @@ def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fake_files, isolate
     assert data.read_verified(data.download(LABELS, cache, url)) == fake_files[LABELS]
 
 
-def test_unreachable_server_is_a_clear_error(isolated, tmp_path):
+def test_unreachable_server_is_a_clear_error(fetcher, isolated, tmp_path):
     with pytest.raises(data.DatasetError, match="Could not download") as err:
         data.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
     assert "dataset-fashion-mnist" in str(err.value)
@@ -330,7 +338,7 @@ def mounted_tmpfs(path: Path, options: str):
         subprocess.run(["umount", str(path)], check=True)
 
 
-def test_full_disk_is_a_clear_error_and_leaves_nothing(isolated, file_server, tmp_path):
+def test_full_disk_is_a_clear_error_and_leaves_nothing(fetcher, isolated, file_server, tmp_path):
     folder, url, _ = file_server
     # Incompressible bytes: the .gz is larger than the 64 KiB file system.
     big = np.random.default_rng(0).integers(0, 256, 200_000).astype(np.uint8).tobytes()
