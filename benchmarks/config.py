@@ -17,7 +17,7 @@ class Config:
     # Trainer-overhead subset: 200 steps of 128 per timed epoch (100 steps took under a
     # second in PyTorch, short enough for one burst of another process to skew a sample).
     train_examples: int = 25_600
-    val_examples: int = 256     # validation slice for Trainer.fit (cheap, not timed)
+    val_examples: int = 256     # evaluation slice for Trainer.fit (cheap, not timed)
     # The same SGD learning rate on both sides. Speed does not depend on it; 0.1 (not the
     # chapter's 0.9) keeps many epochs on the small subset far from divergence.
     lr: float = 0.1
@@ -26,14 +26,8 @@ class Config:
     bn_2d: tuple[int, ...] = (128, 120)        # (N, features)
     bn_4d: tuple[int, ...] = (128, 16, 8, 8)   # (N, C, H, W); TensorFlow gets NHWC
     matmul_n: int = 2048        # float32 n x n matrix product for the arithmetic limit
-    cold_repeats: int = 3       # fresh subprocesses for the cold data load
-    drop_caches: bool = True    # try `sync; echo 3 > /proc/sys/vm/drop_caches` (root)
     data_target_s: float = 1.0  # warm load of all 70,000 images should take less
     trainer_target: float = 0.95  # Trainer / raw-loop throughput should reach this
-
-    @property
-    def steps(self) -> int:
-        return self.train_examples // self.batch_size
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -48,19 +42,16 @@ class Config:
 
 FULL = Config()
 
-# Checks that everything runs, in well under a minute; its numbers mean nothing.
+# Checks that everything runs, in about a minute; its numbers mean nothing.
 QUICK = replace(FULL, quick=True, repeats=2, trainer_repeats=2, train_examples=3 * 128,
-                val_examples=128, layer_calls=5, lenet_steps=2, matmul_n=256,
-                cold_repeats=1, drop_caches=False)
+                val_examples=128, layer_calls=5, lenet_steps=2, matmul_n=256)
 
 
-def make_config(quick: bool = False, repeats: int | None = None,
-                drop_caches: bool | None = None) -> Config:
+def make_config(quick: bool = False, repeats: int | None = None) -> Config:
+    """The full or quick settings, with ``repeats`` (if given) for every measurement."""
     config = QUICK if quick else FULL
     if repeats is not None:
         if repeats < 1:
             raise ValueError(f"--repeats must be at least 1, got {repeats}")
         config = replace(config, repeats=repeats, trainer_repeats=repeats)
-    if drop_caches is not None:
-        config = replace(config, drop_caches=drop_caches)
     return config

@@ -61,3 +61,8 @@ def lenet_flops() -> dict:
     return {"forward_per_example": forward,
             "training_per_example": TRAINING_FACTOR * forward,
             "layers": rows, "convention": CONVENTION}
+
+
+def matmul_flops(n: int) -> float:
+    """Floating-point operations of an n x n by n x n product: n^3 multiply-adds x 2."""
+    return 2.0 * n ** 3

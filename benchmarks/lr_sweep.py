@@ -1,6 +1,6 @@
 """Short learning-rate sweep for the chapter's LeNet with built-in BN, one framework.
 
-    python benchmarks/lr_sweep.py pytorch --epochs 5 --lrs 0.1 0.3 0.9
+    python -m benchmarks.lr_sweep pytorch --epochs 5 --lrs 0.1 0.3 0.9
 
 The seed is fixed (42, as in the chapter) before any tuning. Validation accuracy of a BN
 network jumps from epoch to epoch (the running statistics follow the last batches), so
@@ -14,20 +14,20 @@ import argparse
 import importlib
 import json
 
-from book.definitions import load_definitions as load
-from d2l_bn import BACKEND_MODULES
+from book.definitions import load_definitions
+from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 SEED = 42
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("framework", choices=sorted(BACKEND_MODULES))
+    parser.add_argument("framework", choices=FRAMEWORKS)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.1, 0.3, 0.9])
     args = parser.parse_args()
     d2l = importlib.import_module(f"d2l_bn.{BACKEND_MODULES[args.framework]}")
-    chapter = load(args.framework)
+    chapter = load_definitions(args.framework)
     data = d2l.FashionMNIST(batch_size=128)
     rows = []
     for lr in args.lrs:

@@ -38,7 +38,7 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> dict:
     """
     if len(numerator) != len(denominator) or not numerator:
         raise ValueError("paired_ratio needs two equally long, non-empty sample lists")
-    pairs = [a / b for a, b in zip(numerator, denominator)]
+    pairs = [a / b for a, b in zip(numerator, denominator, strict=True)]
     return {"median": statistics.median(pairs), "min": min(pairs), "max": max(pairs),
             "n": len(pairs), "samples": pairs,
             "ratio_of_medians": statistics.median(numerator) / statistics.median(denominator)}
