@@ -23,14 +23,18 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10)
         bn = nn.BatchNorm1d(32)
         layers += [bn] if with_bn else []
         net = nn.Sequential(*layers, nn.ReLU(), nn.Linear(32, outputs))
-        get = lambda: bn.running_mean.detach().cpu().numpy().copy()
+
+        def get():
+            return bn.running_mean.detach().cpu().numpy().copy()
     elif framework == "tensorflow":
         import keras
         bn = keras.layers.BatchNormalization()
         net = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(32)]
                                + ([bn] if with_bn else [])
                                + [keras.layers.ReLU(), keras.layers.Dense(outputs)])
-        get = lambda: bn.moving_mean.numpy().copy()
+
+        def get():
+            return bn.moving_mean.numpy().copy()
     else:
         from mxnet.gluon import nn
         bn = nn.BatchNorm()
@@ -39,7 +43,9 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10)
         if with_bn:
             net.add(bn)
         net.add(nn.Activation("relu"), nn.Dense(outputs))
-        get = lambda: bn.running_mean.data().asnumpy().copy()
+
+        def get():
+            return bn.running_mean.data().asnumpy().copy()
 
     class Tiny(d2l.Classifier):
         def __init__(self):
