@@ -15,8 +15,18 @@ on reload and on other pages), and ``?<sync group>=<framework>`` in the URL sele
 The same transform puts a "Run this chapter" block under the page title: per framework,
 an "Open in Colab" link to that framework's notebook on GitHub (the URL is built when the
 page is written, from the ``repository`` settings of ``_config.yml``, which Jupyter Book
-passes on as ``html_theme_options``) and a download link to the notebook, which Sphinx
-copies into the site (``_downloads/``).
+passes on as ``html_theme_options``) and a download link, "PyTorch notebook", to a copy
+of the notebook named after its framework (``_downloads/notebooks/chapters/
+batch_norm-pytorch.ipynb``; three files all called ``batch_norm.ipynb`` would overwrite
+each other in a downloads folder). The theme's header menu "Download this page" offers
+the same three notebooks instead of the page's own source, which for a merged page holds
+every step three times.
+
+``framework-tabs.js`` (in ``static/`` next to this file) adds two things to
+sphinx-design's tabs: ``?framework=TensorFlow`` selects a framework whatever the case
+(and an unknown name is dropped from the URL, so it is never stored), and choosing a tab
+keeps the clicked label where it was on the screen while the tab-sets above it change
+height.
 
 Configuration (``sphinx: config:`` in ``_config.yml``):
 
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shutil
 from pathlib import Path
 
 from docutils import nodes
@@ -40,6 +51,8 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
+from sphinx.util.osutil import relative_uri
+from sphinx_design.config import get_sd_config
 from sphinx_design.shared import create_component
 
 from d2l_bn import LABELS
@@ -49,6 +62,23 @@ logger = logging.getLogger(__name__)
 __version__ = "0.1.0"
 
 COLAB = "https://colab.research.google.com/github"
+DOWNLOADS = "_downloads/notebooks"  # where the per-framework notebooks are copied in the site
+STATIC = Path(__file__).parent / "static"
+
+
+def framework_notebooks(env, docname: str) -> dict[str, Path]:
+    """framework -> notebook, for a merged page (``chapters/<fw>/<name>.ipynb`` next to it)."""
+    source = Path(env.doc2path(docname))
+    if source.suffix != ".ipynb":
+        return {}
+    notebooks = {fw: source.parent / fw / f"{source.stem}.ipynb"
+                 for fw in env.config.framework_tabs_labels}
+    return {fw: path for fw, path in notebooks.items() if path.is_file()}
+
+
+def download_name(docname: str, framework: str) -> str:
+    """Site path of a framework's notebook: _downloads/notebooks/chapters/batch_norm-pytorch.ipynb."""
+    return f"{DOWNLOADS}/{docname}-{framework}.ipynb"
 
 
 def cell_framework(node: nodes.Node, labels: dict[str, str]) -> str | None:
@@ -134,35 +164,30 @@ class FrameworkTabs(SphinxTransform):
     def add_launch_block(self) -> None:
         """Links to the per-framework notebooks of this page, if it is a merged page."""
         env, docname = self.env, self.env.docname
-        source = Path(env.doc2path(docname))
-        srcdir = Path(env.srcdir)
-        notebooks = {fw: source.parent / fw / f"{source.stem}.ipynb"
-                     for fw in self.config.framework_tabs_labels}
-        notebooks = {fw: path for fw, path in notebooks.items() if path.is_file()}
-        if source.suffix != ".ipynb" or not notebooks:
+        notebooks = framework_notebooks(env, docname)
+        if not notebooks:
             return
         section = self.document.next_node(nodes.section)
         if section is None:
             logger.warning("framework_tabs: %s has no title to put the launch links under",
                            docname, location=docname)
             return
+        srcdir = Path(env.srcdir)
         items = nodes.bullet_list(classes=["framework-launch-list"])
         for framework, path in notebooks.items():
-            rel = path.relative_to(srcdir).as_posix()
+            label = self.config.framework_tabs_labels[framework]
             para = nodes.paragraph()
-            para += nodes.strong(text=self.config.framework_tabs_labels[framework])
+            para += nodes.strong(text=label)
             para += nodes.Text(": ")
-            # The URL is filled in when the page is written (resolve_colab_links), so
-            # that it follows the repository settings even in an incremental build.
+            # The URLs are filled in when the page is written (resolve_links), so that
+            # they follow the repository settings even in an incremental build.
             colab = nodes.reference("", "Open in Colab", refuri="", internal=False,
-                                    colab_notebook=rel,
+                                    colab_notebook=path.relative_to(srcdir).as_posix(),
                                     classes=["colab-link", f"colab-{framework}"])
             para += nodes.inline("", "", colab, nodes.Text(" · "), classes=["colab-launch"])
-            # Like the {download} role: Sphinx copies the file into the site (_downloads/).
-            para += addnodes.download_reference(
-                "", "", nodes.inline(text=f"download {path.name}"),
-                reftarget="/" + rel, refdoc=docname, refdomain="", reftype="download",
-                refexplicit=True, refwarn=False,
+            para += nodes.reference(
+                "", "", nodes.inline(text=f"{label} notebook"), refuri="",
+                notebook_download=download_name(docname, framework),
                 classes=["notebook-download", f"notebook-download-{framework}"])
             items += nodes.list_item("", para)
         intro = nodes.paragraph(text="Run this chapter yourself in one framework: each "
@@ -170,13 +195,20 @@ class FrameworkTabs(SphinxTransform):
                                      "cell installs what it needs when it runs in Colab.")
         block = nodes.admonition(
             "", nodes.title(text="Run this chapter"), intro, items,
-            classes=["tip", "framework-launch"], ids=[f"launch-{source.stem}"])
+            classes=["tip", "framework-launch"], ids=[f"launch-{Path(docname).name}"])
         title_index = section.first_child_matching_class(nodes.title)
         section.insert(0 if title_index is None else title_index + 1, block)
 
 
-def resolve_colab_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Point the "Open in Colab" links at the notebooks in the configured GitHub repository."""
+def resolve_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Fill in the launch block's URLs: Colab from the configured GitHub repository, and
+    the notebook downloads relative to this page (as download links: the browser saves
+    the file under the name in its URL)."""
+    for ref in list(doctree.findall(nodes.reference)):
+        if "notebook_download" in ref:
+            uri = relative_uri(app.builder.get_target_uri(docname), ref["notebook_download"])
+            ref.replace_self(addnodes.download_reference(
+                "", "", *ref.children, refuri=uri, classes=ref["classes"]))
     links = [ref for ref in doctree.findall(nodes.reference) if "colab_notebook" in ref]
     if not links:
         return
@@ -196,11 +228,57 @@ def resolve_colab_links(app: Sphinx, doctree: nodes.document, docname: str) -> N
         ref["refuri"] = "/".join([COLAB, *github, "blob", branch, path])
 
 
+def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """Copy each merged page's per-framework notebooks to their download names."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for docname in sorted(app.env.found_docs):
+        for framework, path in framework_notebooks(app.env, docname).items():
+            target = Path(app.outdir) / download_name(docname, framework)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def header_downloads(app: Sphinx, pagename: str, templatename: str, context: dict,
+                     doctree) -> None:
+    """The theme's "Download this page" menu: the per-framework notebooks (on a merged
+    page) and "print to PDF", instead of the page's source file."""
+    group = next((button for button in context.get("header_buttons", [])
+                  if button.get("label") == "download-buttons"), None)
+    if group is None:
+        return
+    notebooks = [{"type": "link", "url": context["pathto"](download_name(pagename, fw), 1),
+                  "text": f"{app.config.framework_tabs_labels[fw]} notebook",
+                  "tooltip": f"Download the {app.config.framework_tabs_labels[fw]} notebook",
+                  "icon": "fas fa-code", "label": f"download-{fw}-notebook-button"}
+                 for fw in framework_notebooks(app.env, pagename)]
+    sources = {"download-source-button", "download-notebook-button"}
+    group["buttons"] = notebooks + [b for b in group["buttons"] if b.get("label") not in sources]
+
+
+def add_script(app: Sphinx) -> None:
+    """framework-tabs.js, told the sync group, the frameworks and sphinx-design's storage key."""
+    if app.builder.format != "html":
+        return
+    app.config.html_static_path.append(str(STATIC))
+    labels = app.config.framework_tabs_labels
+    app.add_js_file("framework-tabs.js", **{
+        "data-sync-group": app.config.framework_tabs_sync_group,
+        "data-frameworks": " ".join(labels),
+        "data-labels": "|".join(labels.values()),
+        "data-storage-prefix": get_sd_config(app.env).tabs_storage_prefix,
+    })
+
+
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_design")
     app.add_config_value("framework_tabs_labels", dict(LABELS), "env", [dict])
     app.add_config_value("framework_tabs_default", "pytorch", "env", [str])
     app.add_config_value("framework_tabs_sync_group", "framework", "env", [str])
     app.add_transform(FrameworkTabs)
-    app.connect("doctree-resolved", resolve_colab_links)
+    app.connect("builder-inited", add_script)
+    app.connect("doctree-resolved", resolve_links)
+    app.connect("build-finished", copy_notebooks)
+    # after sphinx-book-theme's add_header_buttons (priority 501)
+    app.connect("html-page-context", header_downloads, priority=600)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

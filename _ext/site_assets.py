@@ -1,4 +1,5 @@
-"""What the site's pages load: MathJax from the site itself, and each script once.
+"""What the site's pages load: MathJax from the site itself, each script once, no icon
+script; and a real root page.
 
 Offline MathJax
     Sphinx loads MathJax 3 from a CDN by default, so a page read offline, or tested on
@@ -19,10 +20,34 @@ Each inline script once
     ``None`` and once as ``''``, and the page then carries it twice. For sphinx-thebe's
     ``const THEBE_JS_URL = ...`` that is a SyntaxError in the browser console on every
     page. The page-context handler below drops such repeats.
+
+No Font Awesome script
+    pydata-sphinx-theme loads ``scripts/fontawesome.js`` (1.5 MB) on every page "so that
+    users can add custom icons"; the icons the theme itself shows come from its CSS and
+    web fonts, which stay. The extension puts a copy of the theme's
+    ``static/webpack-macros.html`` without that script tag first on the template path
+    (written into the doctree folder, so it follows the installed theme). If a theme
+    upgrade drops the tag, a build warning says that this is no longer needed.
+
+MathJax only where there is math
+    Sphinx loads MathJax (1.2 MB) on a page with math, but also on a page whose toctree
+    includes one: the landing page, whose hidden toctree lists the whole book, loaded it
+    for no formula at all. The page-context handler below drops MathJax and its
+    configuration script from pages that have no math of their own.
+
+A real root page
+    The book's root document is ``chapters/index``, so the site's ``/index.html`` is a
+    redirect, which sphinx-external-toc writes as a bare ``<meta http-equiv=Refresh>``
+    line (no ``<html>``, no title). The extension writes a small, complete HTML page in
+    its place: a title, a link for readers without JavaScript or refresh, and a redirect
+    that keeps the URL's query (``?framework=...``) and fragment.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import posixpath
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -62,8 +87,80 @@ def drop_repeated_scripts(app: Sphinx, pagename, templatename, context, doctree)
     scripts[:] = unique
 
 
+def drop_unused_mathjax(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    path = app.config.mathjax_path
+    if not isinstance(scripts, list) or not path:
+        return
+    if app.env.get_domain("math").data["has_equations"].get(pagename, False):
+        return
+    mathjax = {path, posixpath.join("_static", path)}  # as given, and as the builder adds it
+    scripts[:] = [script for script in scripts if str(script.filename) not in mathjax
+                  and not script.attributes.get("body", "").startswith("window.MathJax")]
+
+
+FONTAWESOME_JS = "_static/scripts/fontawesome.js"
+MACROS = "static/webpack-macros.html"  # pydata-sphinx-theme's template with the script tag
+
+
+def drop_fontawesome_script(app: Sphinx, config) -> None:
+    """Put the theme's webpack-macros.html, minus the Font Awesome script, first on the
+    template path."""
+    try:
+        import pydata_sphinx_theme
+    except ImportError:
+        return
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
+    if not (theme / MACROS).is_file():
+        return
+    lines = (theme / MACROS).read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if FONTAWESOME_JS not in line]
+    if len(kept) == len(lines):
+        logger.warning("site_assets: pydata-sphinx-theme no longer loads %s in %s; the "
+                       "override in _ext/site_assets.py can go", FONTAWESOME_JS, MACROS)
+        return
+    templates = Path(app.doctreedir) / "site_assets_templates"
+    (templates / MACROS).parent.mkdir(parents=True, exist_ok=True)
+    (templates / MACROS).write_text("".join(kept), encoding="utf-8")
+    config.templates_path = [str(templates), *config.templates_path]
+
+
+ROOT_PAGE = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="canonical" href="{target}">
+<meta http-equiv="refresh" content="0; url={target}">
+<script>location.replace({target_js} + location.search + location.hash);</script>
+</head>
+<body>
+<p><a href="{target}">{title}</a></p>
+</body>
+</html>
+"""
+
+
+def write_root_page(app: Sphinx, exception: Exception | None) -> None:
+    """A complete /index.html that sends readers to the root document (see above)."""
+    root = app.config.root_doc
+    if exception is not None or app.builder.format != "html" or root == "index":
+        return
+    target = app.builder.get_target_uri(root)
+    title = app.config.html_title or app.config.project
+    (Path(app.outdir) / "index.html").write_text(ROOT_PAGE.format(
+        lang=html.escape(app.config.language or "en"), title=html.escape(title),
+        target=html.escape(target), target_js=json.dumps(target)), encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("site_assets_vendor", "_vendor", "html", [str])
+    app.connect("config-inited", drop_fontawesome_script)
     app.connect("builder-inited", add_mathjax)
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
+    # after sphinx.ext.mathjax's install_mathjax (500)
+    app.connect("html-page-context", drop_unused_mathjax, priority=800)
+    # before sphinx-external-toc's ensure_index_file (500), which then leaves it alone
+    app.connect("build-finished", write_root_page, priority=400)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -70,9 +70,11 @@ class ProgressBoard:
 
         # A PNG image, not the Figure object: displaying a Figure needs pyplot's inline
         # backend, which this module deliberately does not load.
+        # Rendered at twice the displayed size, so it stays sharp on high-density screens.
+        fig = self.figure()
         buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=100)
-        image = Image(data=buffer.getvalue(), format="png")
+        fig.savefig(buffer, format="png", dpi=200)
+        image = Image(data=buffer.getvalue(), format="png", width=int(fig.get_figwidth() * 100))
         if self._handle is None:
             self._handle = display(image, display_id=True)
         else:

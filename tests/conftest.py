@@ -13,8 +13,11 @@ from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 from d2l_bn.settings import SMOKE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # book/ and benchmarks/ run from the repository, uninstalled
-    sys.path.insert(0, str(ROOT))
+# book/ and benchmarks/ run from the repository, uninstalled; _ext/ holds the site's
+# Sphinx extensions, importable by name as Jupyter Book's local_extensions makes them.
+for folder in (ROOT, ROOT / "_ext"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 # A plain `pytest` runs every notebook (through nbval) and every training test in smoke
 # mode, which is what the suite is sized for; set D2L_BN_SMOKE=0 for full runs. Set here,

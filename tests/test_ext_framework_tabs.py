@@ -11,21 +11,18 @@ HTML.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import framework_tabs
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 from docutils import nodes
 from sphinx.testing.util import SphinxTestApp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "_ext"))  # as Jupyter Book does for local_extensions
-
-import framework_tabs
-
 from d2l_bn import LABELS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GROUP = "fw-test"  # a sync group other than the built-in default, to see the setting used
 DEFAULT = "pytorch"
@@ -271,7 +268,8 @@ def test_launch_block_links_colab_and_downloads_per_framework(site):
     assert colab == [f"https://colab.research.google.com/github/{OWNER}/{REPO}/blob/{BRANCH}/"
                      f"{BOOK_PATH}/chapters/{fw}/demo.ipynb" for fw in LABELS]
     downloads = block.select("a.notebook-download")
-    assert [a.get_text(strip=True) for a in downloads] == ["download demo.ipynb"] * len(LABELS)
+    assert [a.get_text(strip=True) for a in downloads] == [f"{LABELS[fw]} notebook"
+                                                           for fw in LABELS]
     page_dir = (app.outdir / DOC).parent
     for framework, link in zip(LABELS, downloads):
         assert f"notebook-download-{framework}" in link["class"]

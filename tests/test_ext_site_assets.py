@@ -7,17 +7,14 @@ temporary folder; no network.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
+import site_assets
 from sphinx.builders.html._assets import _JavaScript
 from sphinx.testing.util import SphinxTestApp
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "_ext"))  # as Jupyter Book does for local_extensions
-
-import site_assets
 
 MATHJAX = "mathjax/tex-mml-chtml.js"  # mathjax_path, as in _config.yml
 STUB = "/* a stand-in for MathJax */\n"

@@ -2,12 +2,15 @@
 
 The book is built once per session (``jupyter-book build -W -n --keep-going``) into a
 temporary folder, served on 127.0.0.1 by a ``http.server`` thread, and read by Debian's
-headless Chromium through Selenium (never a downloaded browser or driver). Screenshots
-of the chapter page in each framework go to ``test-output/``.
+headless Chromium through Selenium (never a downloaded browser or driver). The browser
+window is 1280x1400 unless a test emulates a phone (390x844) or a desktop (1366x900)
+screen with ``viewport``. Screenshots of every page at both widths, and of the chapter
+page in each framework, go to ``test-output/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -31,6 +34,11 @@ from d2l_bn import FRAMEWORKS
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "chapters/batch_norm"
 EXERCISES = "chapters/exercises"
+LANDING = "chapters/index"
+PERFORMANCE = "chapters/performance"
+PAGES = {"landing": LANDING, "chapter": CHAPTER, "exercises": EXERCISES,
+         "performance": PERFORMANCE}
+VIEWPORTS = {"phone": (390, 844), "desktop": (1366, 900)}
 LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 DEFAULT = "pytorch"
 STORAGE_KEY = "sphinx-design-tab-id-framework"  # sphinx-design's prefix + our sync group
@@ -89,7 +97,7 @@ def test_strict_build_has_no_warnings(build):
     result, html = build
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
-    assert "WARNING" not in log, "\n".join(l for l in log.splitlines() if "WARNING" in l)
+    assert "WARNING" not in log, "\n".join(line for line in log.splitlines() if "WARNING" in line)
     assert (html / f"{CHAPTER}.html").is_file()
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax not served"
 
@@ -178,7 +186,10 @@ def selected(tab_set) -> str:
 
 
 def selections(driver) -> set[str]:
-    return {selected(tab_set) for tab_set in tab_sets(driver)}
+    """Sync ids selected in the tab-sets that offer every framework (a tab-set with fewer
+    tabs keeps its own choice when the chosen framework is not among them)."""
+    return {selected(tab_set) for tab_set in tab_sets(driver)
+            if len(tab_set.find_elements("css selector", ":scope > label")) == len(FRAMEWORKS)}
 
 
 def visible_code(tab_set) -> str:
@@ -188,9 +199,26 @@ def visible_code(tab_set) -> str:
     return panels[0].find_element("css selector", ".cell_input").get_attribute("textContent")
 
 
+@contextlib.contextmanager
+def viewport(driver, name: str):
+    """Emulate a phone (touch, 390x844) or desktop (1366x900) screen; yields the width."""
+    width, height = VIEWPORTS[name]
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": name == "phone"})
+    try:
+        yield width
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def open_all_solutions(driver) -> None:
+    """Open every collapsed solution and drop-down, so that their content is measured too."""
+    driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = true);")
+
+
 def test_pages_load_without_console_errors(site, browser):
     severe_console_messages(browser)  # drop anything logged earlier
-    for page in ["index.html", "chapters/index.html", f"{CHAPTER}.html", f"{EXERCISES}.html"]:
+    for page in ["index.html", *(f"{page}.html" for page in PAGES.values())]:
         fresh(browser, site + page)
         assert severe_console_messages(browser) == [], page
 
@@ -216,6 +244,9 @@ def test_math_is_rendered_and_equations_numbered(site, browser):
         assert ref.get_attribute("textContent") == number.rstrip("#"), target
 
 
+AUTHOR_YEAR = re.compile(r"(?P<names>.+), (?P<year>\d{4})[a-z]?")
+
+
 def test_citations_and_bibliography(site, browser):
     fresh(browser, site + f"{CHAPTER}.html")
     citations = browser.find_elements("css selector", ".bibtex-citation a")
@@ -224,6 +255,23 @@ def test_citations_and_bibliography(site, browser):
     assert len(bibliography) >= 10
     for link in citations:
         assert browser.find_elements("id", link.get_attribute("href").split("#", 1)[1])
+    # author-year, like the text (_ext/author_year.py): labels "Ioffe and Szegedy, 2015",
+    # sorted by author, each read the way the text cites that entry
+    cited: dict[str, str] = {}  # entry id -> the text of the citations that link to it
+    for citation in browser.find_elements("css selector", ".bibtex-citation"):
+        for link in citation.find_elements("css selector", "a"):
+            target = link.get_attribute("href").split("#", 1)[1]
+            cited[target] = cited.get(target, "") + " " + citation.get_attribute("textContent")
+    labels = []
+    for entry in bibliography:
+        label = entry.find_element("css selector", ".label a").get_attribute("textContent")
+        match = AUTHOR_YEAR.fullmatch(label.strip("[] "))
+        assert match, f"not an author-year label: {label!r}"
+        first = match["names"].split(" and ")[0].removesuffix(" et al.")
+        if entry.get_attribute("id") in cited:
+            assert first in cited[entry.get_attribute("id")], (label, cited)
+        labels.append(first.lower())
+    assert labels == sorted(labels)
 
 
 def test_every_tab_group_has_one_tab_per_framework_with_code(site, browser):
@@ -322,31 +370,76 @@ def test_training_curves_are_shown_in_every_framework(site, browser):
         assert outputs and all(text.strip() for text in outputs)
 
 
-def test_printed_outputs_fit_the_page_width(site, browser):
-    """No printed output hides its end behind a horizontal scroll bar (_static/outputs.css)."""
-    for page in (CHAPTER, EXERCISES):
-        for framework in FRAMEWORKS:
-            load(browser, f"{site}{page}.html?framework={framework}")
-            wide = browser.execute_script("""
-                return [...document.querySelectorAll('.cell_output pre')]
-                    .filter(pre => pre.offsetParent !== null
-                                   && pre.scrollWidth > pre.clientWidth + 1)
-                    .map(pre => pre.textContent.slice(0, 80));""")
-            assert wide == [], (page, framework, wide)
+PRINTED = """
+    return [...document.querySelectorAll('.cell_output .output pre')]
+        .filter(pre => pre.offsetParent !== null)
+        .map(pre => {
+            const style = getComputedStyle(pre);
+            const lines = pre.textContent.replace(/\\n$/, '').split('\\n').length;
+            const rows = (pre.clientHeight - parseFloat(style.paddingTop)
+                          - parseFloat(style.paddingBottom)) / parseFloat(style.lineHeight);
+            return {text: pre.textContent.slice(0, 60), lines: lines, rows: Math.round(rows),
+                    tabular: !!pre.closest('.tabular-output'), whiteSpace: style.whiteSpace,
+                    overflowX: style.overflowX, wide: pre.scrollWidth > pre.clientWidth + 1};
+        });"""
+
+
+def test_printed_tables_keep_their_columns_and_prose_wraps(site, browser):
+    """_static/outputs.css and _ext/cell_outputs.py: per output block, not for all."""
+    with viewport(browser, "phone"):
+        for page in (CHAPTER, EXERCISES):
+            load(browser, f"{site}{page}.html")
+            open_all_solutions(browser)
+            for framework in FRAMEWORKS:
+                label = browser.find_element(
+                    "css selector", f".framework-tabs label[data-sync-id='{framework}']")
+                browser.execute_script("arguments[0].click();", label)  # all tab-sets follow
+                blocks = browser.execute_script(PRINTED)
+                tables = [b for b in blocks if b["tabular"]]
+                prose = [b for b in blocks if not b["tabular"]]
+                assert prose, (page, framework)  # such as the trainer's summary line
+                for block in tables:  # one row per line, columns intact; scrolls if wider
+                    assert block["whiteSpace"] == "pre", block
+                    assert block["overflowX"] in ("auto", "scroll"), block
+                    assert block["rows"] == block["lines"], block
+                for block in prose:  # wraps at spaces: never wider than its box
+                    assert block["whiteSpace"] == "pre-wrap" and not block["wide"], block
+            if page == EXERCISES:
+                assert browser.find_elements("css selector", ".cell_output .tabular-output pre")
+    load(browser, f"{site}{CHAPTER}.html?framework={DEFAULT}")  # leave the default behind
 
 
 def test_colab_and_download_links(site, browser):
     fresh(browser, site + f"{CHAPTER}.html")
     block = browser.find_element("css selector", ".framework-launch")
     assert block.is_displayed() and "Run this chapter" in block.text
+    downloads = []
     for framework in FRAMEWORKS:
         colab = block.find_element("css selector", f"a.colab-{framework}")
         assert colab.text == "Open in Colab"
         assert colab.get_attribute("href") == colab_url(framework)
         download = block.find_element("css selector", f"a.notebook-download-{framework}")
+        assert download.text == f"{LABELS[framework]} notebook"
+        assert download.get_attribute("download") is not None  # saved, under its URL's name
         with urllib.request.urlopen(download.get_attribute("href"), timeout=30) as response:
             notebook = json.loads(response.read())
         assert notebook["metadata"]["d2l_bn"]["framework"] == framework
+        downloads.append(download.get_attribute("href"))
+    names = [urllib.parse.urlparse(url).path.rsplit("/", 1)[1] for url in downloads]
+    assert len(set(names)) == len(FRAMEWORKS), names  # one file name per framework
+    assert all(fw in name for fw, name in zip(FRAMEWORKS, names)), names
+    # the header's "Download this page" menu: the same notebooks (and print to PDF), not
+    # the merged page's own source, which holds every step three times
+    menu = browser.execute_script("""
+        return [...document.querySelectorAll('.dropdown-download-buttons a')]
+            .map(a => a.href);""")
+    assert menu == downloads
+    for page in PAGES.values():
+        load(browser, f"{site}{page}.html")
+        sources = browser.execute_script("""
+            return [...document.querySelectorAll('.dropdown-download-buttons a')]
+                .map(a => a.href).filter(href => href.includes('/_sources/'));""")
+        assert sources == [], page
 
 
 class _Ids(HTMLParser):
@@ -371,7 +464,7 @@ def _fetch(url: str) -> tuple[int, str]:
 
 def test_internal_links_and_anchors_resolve(site, browser):
     checked = 0
-    for page in ["chapters/index.html", f"{CHAPTER}.html", f"{EXERCISES}.html"]:
+    for page in [f"{page}.html" for page in PAGES.values()]:
         load(browser, site + page)
         hrefs = browser.execute_script(
             "return [...document.querySelectorAll('a[href]')].map(a => a.href);")
@@ -433,8 +526,11 @@ def exercise_sections() -> dict[str, tuple[str, list]]:
 
 def test_exercises_notebook_has_solutions_explanations_and_sweep_figure():
     sections = exercise_sections()
-    assert list(sections) == [f"Exercise {n}" for n in range(1, 9)]
-    for name, (prose, cells) in list(sections.items())[:7]:  # 8 is a note, without code
+    assert list(sections) == [f"Exercise {n}" for n in range(1, len(sections) + 1)]
+    assert len(sections) >= 8
+    for name, (prose, cells) in sections.items():
+        if not cells:
+            continue  # a note, without code
         hidden = [c for c in cells if "hide-cell" in c.metadata.get("tags", [])]
         for framework in FRAMEWORKS:
             mine = [c for c in hidden if framework in c.metadata["tags"]]
@@ -473,7 +569,8 @@ def test_exercises_page_has_tabs_and_hides_solutions(build):
         assert cell.select_one("details > summary") and toggle.select_one(".cell_input")
         assert not cell.find(class_="cell_output", recursive=False), "output outside the toggle"
     explanations = page.select("details.sd-dropdown")
-    assert [d.summary.get_text(strip=True) for d in explanations] == ["Explanation"] * 7
+    with_code = sum(bool(cells) for _, cells in exercise_sections().values())
+    assert [d.summary.get_text(strip=True) for d in explanations] == ["Explanation"] * with_code
     # exercise 2's figure, in every framework's tab, behind the toggle
     sweeps = [cell for cell in hidden if SWEEP_PLOT in cell.get_text()]
     assert {c for cell in sweeps for c in cell["class"]} >= {f"tag_{fw}" for fw in FRAMEWORKS}
@@ -499,3 +596,290 @@ def test_exercise_solution_opens_to_show_the_sweep_figure(site, browser):
         WebDriverWait(browser, TIMEOUT).until(lambda driver, img=image: driver.execute_script(
             "return arguments[0].complete && arguments[0].naturalWidth > 0;", img))
     load(browser, f"{site}{CHAPTER}.html?framework={DEFAULT}")  # leave the default behind
+
+
+# --- (e) every page on a phone and a desktop; the landing, performance and root pages -----
+
+VISIBLE = """
+    const el = arguments[0];
+    if (!el) return false;
+    const box = el.getBoundingClientRect();
+    return el.checkVisibility({visibilityProperty: true}) && box.width > 0 && box.height > 0
+        && box.right > 0 && box.left < window.innerWidth;"""
+
+
+def shown(driver, selector: str) -> list:
+    return [el for el in driver.find_elements("css selector", selector)
+            if driver.execute_script(VISIBLE, el)]
+
+
+@pytest.mark.parametrize("screen", VIEWPORTS)
+def test_both_sidebars_open_and_close(site, browser, screen):
+    """The page list and the in-page contents can be reached, and put away, on every page.
+
+    A visible toggle either opens its sidebar as a dialog (narrow screens), closed with
+    Escape, or collapses and restores the sidebar in place (wide screens). A sidebar with
+    no visible toggle must be on the screen already.
+    """
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with viewport(browser, screen):
+        for page in PAGES.values():
+            load(browser, f"{site}{page}.html")
+            for side in ("primary", "secondary"):
+                sidebar = f"#pst-{side}-sidebar"
+                dialog = browser.find_element("css selector", f"#pst-{side}-sidebar-modal")
+                toggles = shown(browser, f".{side}-toggle")
+                if not toggles:
+                    assert shown(browser, sidebar), f"{page} ({screen}): {side} unreachable"
+                    continue
+                assert len(toggles) == 1, f"{page} ({screen}): {len(toggles)} {side} toggles"
+                before = bool(shown(browser, sidebar))
+                toggles[0].click()
+                if dialog.get_attribute("open") is not None:
+                    links = [a for a in dialog.find_elements("css selector", "a[href]")
+                             if browser.execute_script(VISIBLE, a)]
+                    assert links, f"{page} ({screen}): the {side} dialog shows no links"
+                    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+                    WebDriverWait(browser, 5).until(
+                        lambda _, d=dialog: d.get_attribute("open") is None)
+                else:
+                    WebDriverWait(browser, 5).until(
+                        lambda driver, s=sidebar, b=before: bool(shown(driver, s)) != b)
+                    toggles[0].click()
+                    WebDriverWait(browser, 5).until(
+                        lambda driver, s=sidebar, b=before: bool(shown(driver, s)) == b)
+            assert severe_console_messages(browser) == [], page
+
+
+OVERFLOW = """
+    const width = arguments[0];
+    const boxes = 'div.highlight > pre, div.math > mjx-container, .pst-scrollable-table-container';
+    const name = (el) => el.tagName.toLowerCase() + '.' + [...el.classList].join('.')
+        + ': ' + el.textContent.trim().slice(0, 50);
+    const uncued = [...document.querySelectorAll(boxes)]
+        .filter(box => box.offsetParent !== null && box.scrollWidth > box.clientWidth + 1)
+        .filter(box => {
+            const style = getComputedStyle(box);
+            const cue = box.classList.contains('scroll-cue-right')
+                && (style.maskImage || style.webkitMaskImage || 'none') !== 'none';
+            return !['auto', 'scroll'].includes(style.overflowX) || !cue;
+        }).map(name);
+    const outside = [...document.querySelectorAll('.bd-article .cell_output, .bd-article div.math,'
+                                                 + ' .bd-article table, .bd-article pre')]
+        .filter(el => el.offsetParent !== null && !el.closest('.pst-scrollable-table-container,'
+                                                            + ' div.highlight > pre'))
+        .filter(el => el.getBoundingClientRect().right > width + 1).map(name);
+    return {page: document.documentElement.scrollWidth, uncued: uncued, outside: outside};"""
+
+
+@pytest.mark.parametrize("screen", VIEWPORTS)
+def test_nothing_overflows_without_a_scroll_cue(site, browser, screen):
+    """No output, code, equation or table is cut off unannounced: the page never scrolls
+    sideways, and a box whose content is wider scrolls and fades at the hidden edge
+    (_static/scroll-cue.js, _static/site.css)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with viewport(browser, screen) as width:
+        for page in PAGES.values():
+            load(browser, f"{site}{page}.html")
+            open_all_solutions(browser)
+            try:  # the cues follow resizes (ResizeObserver): give them a moment
+                WebDriverWait(browser, 3).until(
+                    lambda driver: not driver.execute_script(OVERFLOW, width)["uncued"])
+            except Exception:
+                pass
+            found = browser.execute_script(OVERFLOW, width)
+            assert found["page"] <= width, f"{page} ({screen}) scrolls sideways"
+            assert found["uncued"] == [], f"{page} ({screen})"
+            assert found["outside"] == [], f"{page} ({screen})"
+            if screen == "phone" and page in (CHAPTER, EXERCISES):
+                cued = browser.find_elements("css selector", ".scroll-cue-right")
+                assert cued, f"{page}: nothing is wider than a phone? (check the test)"
+
+
+PATH_LIKE = re.compile(r"\S*[/\\]\S*|\S+\.(png|jpe?g|gif|svg|webp)", re.IGNORECASE)
+
+
+def test_every_image_has_an_alt_text_that_says_what_it_shows(site, browser):
+    for page in PAGES.values():  # every tab's and every collapsed solution's images
+        load(browser, f"{site}{page}.html")
+        images = browser.execute_script("""
+            return [...document.querySelectorAll('img')]
+                .map(img => [img.getAttribute('alt') || '', img.getAttribute('src')]);""")
+        for alt, src in images:
+            assert alt.strip(), f"{page}: {src} has no alt text"
+            assert not PATH_LIKE.fullmatch(alt.strip()), f"{page}: {src} alt is a path"
+            assert len(alt.split()) >= 3, f"{page}: {src} alt {alt!r} says little"
+    # the merged pages carry them, as MyST-NB's image option (python -m book merge)
+    for page in (CHAPTER, EXERCISES):
+        for cell in nbformat.read(ROOT / f"{page}.ipynb", as_version=4).cells:
+            if cell.cell_type == "code" and has_png(cell):
+                alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+                assert alt and not PATH_LIKE.fullmatch(alt), (
+                    f"{page}.ipynb: a figure cell without an alt text (python -m book merge): "
+                    f"{cell.source[:60]!r}")
+
+
+def test_merged_pages_print_each_stream_in_one_block():
+    """Consecutive stdout (or stderr) chunks of a cell are one output (book merge)."""
+    for page in (CHAPTER, EXERCISES):
+        for cell in nbformat.read(ROOT / f"{page}.ipynb", as_version=4).cells:
+            outputs = cell.get("outputs", [])
+            for first, second in zip(outputs, outputs[1:]):
+                assert not (first.output_type == second.output_type == "stream"
+                            and first.name == second.name), (page, cell.source[:60])
+
+
+CLICK_AND_MEASURE = """
+    const label = arguments[0], done = arguments[arguments.length - 1];
+    const before = label.getBoundingClientRect().top;
+    label.click();
+    requestAnimationFrame(() => requestAnimationFrame(
+        () => done([before, label.getBoundingClientRect().top])));"""
+
+
+@pytest.mark.parametrize("screen", VIEWPORTS)
+def test_clicked_tab_stays_where_it_was(site, browser, screen):
+    """Switching framework changes the height of the tab-sets above the clicked one; the
+    clicked label must not move under the reader (_ext/static/framework-tabs.js)."""
+    with viewport(browser, screen):
+        fresh(browser, f"{site}{CHAPTER}.html")
+        groups = tab_sets(browser)
+        n = len(groups)
+        for index, framework in [(n - 1, "mxnet"), (n // 2, "tensorflow"), (n - 2, "pytorch"),
+                                 (2 * n // 3, "mxnet"), (n - 1, "tensorflow")]:
+            label = groups[index].find_element("css selector",
+                                               f"label[data-sync-id='{framework}']")
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+            before, after = browser.execute_async_script(CLICK_AND_MEASURE, label)
+            assert selections(browser) == {framework}
+            assert abs(after - before) <= 4, (screen, index, framework, before, after)
+        # the keyboard moves between tabs the same way
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        top = "return arguments[0].getBoundingClientRect().top;"
+        label = groups[n - 1].find_element("css selector", "input:checked + label")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+        before = browser.execute_script(top, label)
+        radio = groups[n - 1].find_element("css selector", "input:checked")
+        browser.execute_script("arguments[0].focus({preventScroll: true});", radio)
+        ActionChains(browser).send_keys(Keys.ARROW_RIGHT).perform()
+        checked = groups[n - 1].find_element("css selector", "input:checked + label")
+        assert checked != label and len(selections(browser)) == 1
+        assert abs(browser.execute_script(top, checked) - before) <= 4
+
+
+def test_framework_query_ignores_case_and_unknown_names(site, browser):
+    chapter = f"{site}{CHAPTER}.html"
+    fresh(browser, chapter)
+    load(browser, chapter + "?framework=TensorFlow")
+    assert selections(browser) == {"tensorflow"}
+    assert browser.execute_script(f"return localStorage.getItem('{STORAGE_KEY}');") == "tensorflow"
+    assert browser.current_url.endswith("?framework=tensorflow")
+    load(browser, chapter + "?framework=PYTORCH")
+    assert selections(browser) == {"pytorch"}
+
+    fresh(browser, chapter)
+    load(browser, chapter + "?framework=bogus")
+    assert selections(browser) == {DEFAULT}
+    assert browser.execute_script(f"return localStorage.getItem('{STORAGE_KEY}');") is None
+    assert "bogus" not in browser.current_url
+    # a bogus value stored by an older page is dropped as well
+    browser.execute_script(f"localStorage.setItem('{STORAGE_KEY}', 'bogus');")
+    load(browser, chapter)
+    assert browser.execute_script(f"return localStorage.getItem('{STORAGE_KEY}');") is None
+    assert selections(browser) == {DEFAULT}
+    # the root page passes the query on
+    load(browser, site + "index.html?framework=MXNet")
+    assert browser.current_url == f"{site}{LANDING}.html?framework=mxnet"
+    load(browser, f"{site}{CHAPTER}.html?framework={DEFAULT}")  # leave the default behind
+
+
+def test_root_page_is_a_small_html_page(build):
+    from bs4 import BeautifulSoup
+
+    result, html = build
+    assert result.returncode == 0, "the book did not build"
+    page = BeautifulSoup((html / "index.html").read_text(), "html.parser")
+    book_title = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
+    assert page.html and page.html.get("lang") and page.head and page.body
+    assert page.title.get_text() == book_title
+    assert page.body.find("a", href=f"{LANDING}.html")
+
+
+def test_landing_page_is_a_short_front_door(site, browser):
+    book_title = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
+    with viewport(browser, "desktop"):
+        load(browser, f"{site}{LANDING}.html")
+        assert browser.title.count(book_title) == 1, browser.title  # not "X — X"
+        assert not browser.find_elements("css selector", ".bd-article table")
+        height = browser.execute_script("return document.documentElement.scrollHeight;")
+        assert height < 3 * VIEWPORTS["desktop"][1], height
+        hrefs = browser.execute_script(
+            "return [...document.querySelectorAll('.bd-article a')].map(a => a.href);")
+        for page in (CHAPTER, EXERCISES, PERFORMANCE):
+            assert f"{site}{page}.html" in hrefs, page
+        for framework in FRAMEWORKS:  # links that open the chapter in one framework
+            assert f"{site}{CHAPTER}.html?framework={framework}" in hrefs
+    with viewport(browser, "phone") as width:  # the next-page arrow is not cut off
+        load(browser, f"{site}{LANDING}.html")
+        arrow = browser.find_element("css selector", ".prev-next-area a.right-next i")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", arrow)
+        box = browser.execute_script("return arguments[0].getBoundingClientRect().toJSON();",
+                                     arrow)
+        link = browser.execute_script(
+            "return arguments[0].closest('a').getBoundingClientRect().toJSON();", arrow)
+        assert box["width"] > 0 and box["right"] <= min(width, link["right"]) + 0.5, (box, link)
+
+
+def test_performance_page_explains_and_includes_the_report(site, browser):
+    report = (ROOT / "benchmarks" / "results" / "latest.md").read_text()
+    n_tables = len(re.findall(r"^\|(?:\s*:?-+:?\s*\|)+\s*$", report, re.MULTILINE))
+    load(browser, f"{site}{PERFORMANCE}.html")
+    assert len(browser.find_elements("css selector", ".bd-article table")) >= n_tables
+    assert len(browser.find_elements("css selector", ".bd-article section h2")) >= 3
+    if (ROOT / "benchmarks" / "NOTES.md").exists():
+        assert browser.find_elements("css selector", "a[href$='benchmarks/NOTES.md']")
+    nav = browser.execute_script(
+        "return [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href);")
+    assert any(href.startswith(f"{site}{PERFORMANCE}.html") for href in nav)  # in the toc
+
+
+def test_pages_load_only_what_they_use(site, browser):
+    """MathJax only where there is math; no Font Awesome script (the icons use its fonts)."""
+    for page in PAGES.values():
+        load(browser, f"{site}{page}.html")
+        scripts = browser.execute_script(
+            "return [...document.scripts].map(s => s.getAttribute('src') || '');")
+        has_math = bool(browser.find_elements("css selector", ".math"))
+        assert any("mathjax" in src for src in scripts) == has_math, page
+        assert not any("fontawesome" in src for src in scripts), page
+        icons = shown(browser, ".bd-header-article i[class*='fa-']")
+        assert icons, page
+        for icon in icons:  # drawn by the icon font: some width, not an empty box
+            assert icon.size["width"] > 0, icon.get_attribute("class")
+    load(browser, f"{site}{LANDING}.html")
+    assert not browser.find_elements("css selector", ".math")
+    load(browser, f"{site}{CHAPTER}.html")
+    assert browser.find_elements("css selector", ".math")
+
+
+def test_screenshots_of_every_page(site, browser):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for screen in VIEWPORTS:
+        with viewport(browser, screen):
+            for name, page in PAGES.items():
+                load(browser, f"{site}{page}.html")
+                browser.execute_script("window.scrollTo(0, 0);")
+                assert browser.save_screenshot(str(SCREENSHOTS / f"{name}-{screen}.png"))
+            # the page list and (on a phone) the page's contents, opened from their buttons
+            for side in ("primary", "secondary"):
+                load(browser, f"{site}{CHAPTER}.html")
+                toggles = shown(browser, f".{side}-toggle")
+                if toggles:
+                    toggles[0].click()
+                    assert browser.save_screenshot(
+                        str(SCREENSHOTS / f"chapter-{screen}-{side}-sidebar.png"))

@@ -1,0 +1,71 @@
+"""An author-year bibliography for sphinxcontrib-bibtex (a local Sphinx extension).
+
+The chapter cites author-year (``bibtex_reference_style: author_year``: "Ioffe and
+Szegedy, 2015"), but sphinxcontrib-bibtex's default bibliography style, ``alpha``,
+labels the entries [IS15] and sorts them by that label, so a reader cannot find a cited
+work by its author and year. This extension registers a pybtex formatting style,
+``author_year``, chosen with ``bibtex_default_style`` in ``_config.yml`` (or per
+bibliography with ``:style: author_year``): pybtex's ``unsrt`` entry format, entries
+sorted by author, year and title (pybtex's ``author_year_title``), each labelled the way
+the text cites it: "Novikoff, 1962", "Ioffe and Szegedy, 2015", "Ba et al., 2016"
+(with a, b, ... after the year when two entries would share a label).
+
+See "Custom Formatting, Sorting, and Labelling" in the sphinxcontrib-bibtex docs:
+styles are pybtex plugins, registered with ``pybtex.plugin.register_plugin``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
+from sphinx.application import Sphinx
+
+__version__ = "0.1.0"
+
+STYLE = "author_year"
+
+
+def surname(person) -> str:
+    """'van der Maaten' of 'Laurens van der Maaten' (von part and last names)."""
+    return " ".join(person.prelast_names + person.last_names)
+
+
+def cited_names(entry) -> str:
+    """The names as the text cites them: A; A and B; A et al. (authors, else editors)."""
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    names = [surname(person) for person in persons]
+    if not names:
+        return entry.fields.get("key", entry.key)
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]}"
+    return f"{names[0]} et al."
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Labels "Names, Year", made unique with a, b, ... in the order entries are sorted."""
+
+    def format_labels(self, sorted_entries):
+        labels = [f"{cited_names(e)}, {e.fields['year']}" if "year" in e.fields
+                  else cited_names(e) for e in sorted_entries]
+        total, seen = Counter(labels), Counter()
+        for label in labels:
+            if total[label] == 1:
+                yield label
+            else:
+                yield label + "abcdefghijklmnopqrstuvwxyz"[seen[label]]
+                seen[label] += 1
+
+
+class AuthorYearStyle(UnsrtStyle):
+    default_label_style = AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+def setup(app: Sphinx) -> dict:
+    register_plugin("pybtex.style.formatting", STYLE, AuthorYearStyle, force=True)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
