@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     for command in [*commands, run]:
         command.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
     run.add_argument("--smoke", action="store_true", help="tiny runs (D2L_BN_SMOKE=1)")
+    run.add_argument("--threads", type=int, help="compute threads of the kernel (default: "
+                                                 "one per core); 1 on a busy machine")
     args = parser.parse_args(argv)
 
     unknown = set(getattr(args, "frameworks", [])) - set(FRAMEWORKS)
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             for fw in args.frameworks or FRAMEWORKS:
                 path = target(source, fw)
                 print(f"running {path.relative_to(ROOT)} ({BACKEND_MODULES[fw]}) ...", flush=True)
-                print(f"  done in {execute(path, smoke=args.smoke):.0f} s", flush=True)
+                print(f"  done in {execute(path, smoke=args.smoke, threads=args.threads):.0f} s", flush=True)
     return 0
 
 
