@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from pathlib import Path
 
-from d2l_bn import BACKEND_MODULES, FRAMEWORKS
+from d2l_bn import BACKEND_MODULES, FRAMEWORKS, LABELS
 
 from . import CHAPTERS, ROOT
 
@@ -52,13 +53,14 @@ def repository() -> tuple[str, str]:
 
 
 def colab_setup(framework: str) -> str:
-    url, branch = repository()
-    extra = BACKEND_MODULES[framework]
-    return (f"# In Google Colab, install the helper package d2l_bn with {framework}.\n"
-            "# Elsewhere, set up the environment as described in the README.\n"
-            "import sys\n\n"
-            "if 'google.colab' in sys.modules:\n"
-            f"    %pip install --quiet \"d2l_bn[{extra}] @ git+{url}@{branch}\"")
+    """The Colab cell: installs the d2l_bn release (tag v<version>) this notebook is split with.
+
+    The pin is ``d2l_bn.__version__`` at split time; see ``book.colab``.
+    """
+    from .colab import setup_cell
+
+    url, _branch = repository()
+    return setup_cell(framework, url, extra=BACKEND_MODULES[framework])
 
 
 def _cell_id(text: str, seen: set[str]) -> str:
@@ -72,7 +74,15 @@ def _cell_id(text: str, seen: set[str]) -> str:
 
 
 def split(source: Path, framework: str):
-    """The notebook for one framework: shared cells plus that framework's cells."""
+    """The notebook for one framework: shared cells plus that framework's cells.
+
+    A cell tagged ``site-only`` (say, the page's words about its tabs) is left out. A
+    markdown cell tagged ``notebook-only`` is kept (``merge`` leaves it out of the page),
+    with ``{framework}`` and ``{label}`` replaced by the framework's name and label
+    (``pytorch``, ``PyTorch``): the opening of a notebook speaks of its framework only.
+    One that also has framework tags (``[notebook-only, mxnet]``) is kept in those
+    frameworks' notebooks only.
+    """
     import jupytext
     import nbformat
 
@@ -86,6 +96,8 @@ def split(source: Path, framework: str):
         if SETUP_TAG in tags:
             new = nbformat.v4.new_code_cell(colab_setup(framework))
             new.metadata["tags"] = ["colab-setup"]
+        elif "site-only" in tags:
+            continue  # the page's own words (its tabs, its links): not for a notebook
         elif cell.cell_type == "code":
             names = cell_frameworks(cell)
             if names and framework not in names:
@@ -99,6 +111,11 @@ def split(source: Path, framework: str):
         else:
             new = copy.deepcopy(cell)
             new.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+            if "notebook-only" in tags:  # speaks of this notebook's framework only
+                if framework not in (set(tags) & set(FRAMEWORKS) or {framework}):
+                    continue  # a note for the notebooks of the frameworks it names
+                new.source = (new.source.replace("{framework}", framework)
+                              .replace("{label}", LABELS[framework]))
         new.id = _cell_id(f"{framework}\n{new.cell_type}\n{new.source}", seen)
         out.cells.append(new)
     return out
@@ -151,8 +168,30 @@ def merge(source: Path):
     """The site page: shared cells once, each framework's cells with that run's outputs.
 
     Framework cells come from the per-framework notebooks (source, tags and outputs,
-    matched by cell id); the Colab setup cell is left out. Shared code cells must not
-    print anything, since one output could not stand for three runs.
+    matched by cell id); the Colab setup cell and ``notebook-only`` cells are left out,
+    ``site-only`` cells come straight from the source. Shared code cells must not
+    print anything, since one output could not stand for three runs. On the way:
+
+    * Consecutive stream outputs of the same name (the stdout chunks a cell printed
+      while it ran) become one output, so the site shows them in one box.
+    * Every code cell with an image output gets an alt text, as MyST-NB's cell metadata
+      ``mystnb: image: alt:`` (the ``alt`` of the page's ``<img>``). The author writes
+      it once per figure, as the option ``alt`` of a framework cell in the source; it
+      says what the figure shows, and is quoted when it holds a colon::
+
+          ```{code-cell} ipython3
+          :tags: [nbval-ignore-output]
+          :alt: "Training curves of LeNet-BN: loss falls and accuracy rises per epoch"
+
+          %%tab pytorch
+          trainer.fit(model, data)
+          ```
+
+      The other framework cells of the same step (the run of consecutive framework
+      cells that becomes one tab-set) use it too unless they have their own. A figure
+      cell with none gets a default made from the cell: the title string it passes to
+      a plotting call, or "training curves" for a ``.fit(`` call, else "figure", with
+      the framework and the section it is in (see ``_default_alt``).
     """
     import nbformat
 
@@ -166,10 +205,30 @@ def merge(source: Path):
     page.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
                      "d2l_bn": {"merged_from": source.name, "frameworks": list(FRAMEWORKS)}}
     seen: set[str] = set()
-    for cell in _source_cells(source):
+    cells = _source_cells(source)
+    alts, section = _step_alts(cells), None
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            section = _last_heading(cell.source) or section
         if names := cell_frameworks(cell):
             for fw in names:
-                page.cells.append(copy.deepcopy(executed[fw][next(fresh[fw]).id]))
+                merged = copy.deepcopy(executed[fw][next(fresh[fw]).id])
+                merged.outputs = _joined_streams(merged.outputs)
+                if any(_is_image(out) for out in merged.outputs):
+                    alt = alts[index] or _default_alt(merged.source, fw, section)
+                    merged.metadata["mystnb"] = {"image": {"alt": alt}}
+                page.cells.append(merged)
+            continue
+        tags = cell.metadata.get("tags", [])
+        if "site-only" in tags:  # the page's own words: in no notebook, so taken as is
+            page_cell = copy.deepcopy(cell)
+            page_cell.metadata = {"tags": tags}
+            page_cell.id = _cell_id(f"shared\n{cell.cell_type}\n{cell.source}", seen)
+            page.cells.append(page_cell)
+            continue
+        if "notebook-only" in tags:  # a notebook's own words: step over them, not shown
+            for fw in set(tags) & set(FRAMEWORKS) or FRAMEWORKS:
+                next(fresh[fw])
             continue
         counterparts = [executed[fw][next(fresh[fw]).id] for fw in FRAMEWORKS]
         shared = copy.deepcopy(counterparts[0])
@@ -181,6 +240,72 @@ def merge(source: Path):
         shared.id = _cell_id(f"shared\n{shared.cell_type}\n{shared.source}", seen)
         page.cells.append(shared)
     return page
+
+
+ALT_OPTION = "alt"  # the source cell option that holds a figure's alt text (see merge)
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+# A string literal passed to a plotting or display call: plot_curves(rows, "Title").
+PLOT_TITLE = re.compile(r"""\b(?:plot\w*|show|set_title|suptitle)\(.*?(["'])(.{3,}?)\1""")
+PLOT_CALL = re.compile(r"\bplot_(\w+)\(")  # plot_lr_sweep(...): "the lr sweep"
+
+
+def _step_alts(cells) -> list[str | None]:
+    """Per source cell, the ``alt`` option of its step (its run of framework cells)."""
+    alts: list[str | None] = [None] * len(cells)
+    run: list[int] = []
+    for index in range(len(cells) + 1):
+        names = cell_frameworks(cells[index]) if index < len(cells) else []
+        done = {fw for i in run for fw in cell_frameworks(cells[i])}
+        if run and (not names or done & set(names)):
+            shared = next((cells[i].metadata.get(ALT_OPTION) for i in run
+                           if cells[i].metadata.get(ALT_OPTION)), None)
+            for i in run:
+                alts[i] = cells[i].metadata.get(ALT_OPTION) or shared
+            run = []
+        if names:
+            run.append(index)
+    return alts
+
+
+def _last_heading(markdown: str) -> str | None:
+    """The plain text of the last heading of a markdown cell (outside code fences)."""
+    headings = HEADING.findall(FENCE.sub("", markdown))
+    if not headings:
+        return None
+    text = re.sub(r"\$([^$]*)\$", lambda m: m.group(1).replace("\\", ""), headings[-1])
+    return re.sub(r"[`*]|\{[^}]*\}", "", text).strip()
+
+
+def _default_alt(code: str, framework: str, section: str | None) -> str:
+    """An alt text made from a figure cell that has none (see merge)."""
+    if title := PLOT_TITLE.search(code):
+        what = f"Plot “{title.group(2)}”"
+    elif ".fit(" in code:
+        what = "Training curves (loss and accuracy against epochs)"
+    elif plot := PLOT_CALL.search(code):
+        what = f"Plot of the {plot.group(1).replace('_', ' ')}"
+    else:
+        what = "Figure"
+    where = f", in “{section}”" if section else ""
+    return f"{what} from the {LABELS[framework]} run{where}"
+
+
+def _is_image(output) -> bool:
+    return any(mime.startswith("image/") for mime in output.get("data", {}))
+
+
+def _joined_streams(outputs) -> list:
+    """``outputs`` with each run of consecutive stream outputs of one name made one."""
+    joined = []
+    for output in outputs:
+        last = joined[-1] if joined else None
+        if (output.output_type == "stream" and last is not None
+                and last.output_type == "stream" and last.name == output.name):
+            last.text += output.text
+        else:
+            joined.append(output)
+    return joined
 
 
 def _source_cells(source: Path):

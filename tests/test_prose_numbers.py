@@ -25,7 +25,7 @@ CONSTANTS = {
     "60,000", "10,000", "50,000", "70,000", "1,000", "2,000",
     # hyperparameters and conventions of the frameworks (momentum, eps, learning rates
     # of the grids; written in the prose before any run)
-    "0.1", "0.9", "0.99", "0.3", "2.7", "0.01", "0.5", "1.0", "0.03",
+    "0.1", "0.9", "0.99", "0.3", "2.7", "8.1", "0.01", "0.5", "1.0", "0.03",
     # published results of earlier editions of the book (not ours to measure)
     "0.876", "0.868", "0.877", "0.889", "0.858", "0.843", "0.888",
     # thresholds and definitions stated in the prose
