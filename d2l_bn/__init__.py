@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The release, in one place: pyproject.toml reads it, and the Colab cell of every
+# per-framework notebook installs the git tag v<__version__> (see "How to cut a release").
 __version__ = "0.1.0"
 
 
