@@ -47,6 +47,7 @@ browser:
 # The site: the merged chapter page from the executed notebooks, then a strict build.
 book: setup
 	$(PY) -m book merge
+	$(PY) -m book.single_file  # _build/single_file/<fw>/<name>-<fw>-single.ipynb
 	.venv/bin/jupyter-book build . -W -n --keep-going
 	@echo "The site is in _build/html: open $(CURDIR)/_build/html/index.html"
 	@echo "(the chapter: $(CURDIR)/_build/html/chapters/batch_norm.html)"

@@ -4,10 +4,14 @@
     python -m book execute    # full runs of those notebooks, outputs saved in place
     python -m book merge      # the site pages chapters/<name>.ipynb
     python -m book check      # exit 1 if anything generated is out of sync
+    python -m book.single_file  # single-file editions (helpers embedded), in _build/
+    python -m book.lr_sweep pytorch  # the learning-rate sweep behind the chapter's choice
+    python -m book.clean_envs # build/reuse the clean learner environments of the tests
 
 Modules: ``notebooks`` (split, merge, sync checks), ``execute`` (run a notebook in a
 fresh kernel), ``definitions`` (the chapter's code as a module, for tests and
-benchmarks). The Sphinx extensions that render the pages are in ``_ext/``.
+benchmarks), ``colab`` (the pinned Colab setup cell), ``single_file``, ``lr_sweep``,
+``clean_envs``. The Sphinx extensions that render the pages are in ``_ext/``.
 """
 
 from pathlib import Path
