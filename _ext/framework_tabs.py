@@ -18,8 +18,10 @@ page is written, from the ``repository`` settings of ``_config.yml``, which Jupy
 passes on as ``html_theme_options``) and a download link, "PyTorch notebook", to a copy
 of the notebook named after its framework (``_downloads/notebooks/chapters/
 batch_norm-pytorch.ipynb``; three files all called ``batch_norm.ipynb`` would overwrite
-each other in a downloads folder). The theme's header menu "Download this page" offers
-the same three notebooks instead of the page's own source, which for a merged page holds
+each other in a downloads folder), and, where ``python -m book.single_file`` has written
+one (``framework_tabs_single_file_dir``), its single-file edition ("single file, nothing
+to install": the helpers embedded). The theme's header menu "Download this page" offers
+the three notebooks instead of the page's own source, which for a merged page holds
 every step three times.
 
 ``framework-tabs.js`` (in ``static/`` next to this file) adds two things to
@@ -76,9 +78,21 @@ def framework_notebooks(env, docname: str) -> dict[str, Path]:
     return {fw: path for fw, path in notebooks.items() if path.is_file()}
 
 
-def download_name(docname: str, framework: str) -> str:
-    """Site path of a framework's notebook: _downloads/notebooks/chapters/batch_norm-pytorch.ipynb."""
-    return f"{DOWNLOADS}/{docname}-{framework}.ipynb"
+def download_name(docname: str, framework: str, edition: str = "") -> str:
+    """Site path of a framework's notebook: _downloads/notebooks/chapters/batch_norm-pytorch.ipynb
+    (``edition="-single"``: its single-file edition, batch_norm-pytorch-single.ipynb)."""
+    return f"{DOWNLOADS}/{docname}-{framework}{edition}.ipynb"
+
+
+def single_file_notebooks(env, docname: str) -> dict[str, Path]:
+    """framework -> single-file edition of the page's notebook, where one was generated
+    (``python -m book.single_file``, run by ``make book``, writes them under
+    ``framework_tabs_single_file_dir``)."""
+    folder = Path(env.srcdir) / env.config.framework_tabs_single_file_dir
+    stem = Path(docname).name
+    notebooks = {fw: folder / fw / f"{stem}-{fw}-single.ipynb"
+                 for fw in framework_notebooks(env, docname)}
+    return {fw: path for fw, path in notebooks.items() if path.is_file()}
 
 
 def cell_framework(node: nodes.Node, labels: dict[str, str]) -> str | None:
@@ -173,6 +187,7 @@ class FrameworkTabs(SphinxTransform):
                            docname, location=docname)
             return
         srcdir = Path(env.srcdir)
+        single = single_file_notebooks(env, docname)
         items = nodes.bullet_list(classes=["framework-launch-list"])
         for framework, path in notebooks.items():
             label = self.config.framework_tabs_labels[framework]
@@ -189,6 +204,12 @@ class FrameworkTabs(SphinxTransform):
                 "", "", nodes.inline(text=f"{label} notebook"), refuri="",
                 notebook_download=download_name(docname, framework),
                 classes=["notebook-download", f"notebook-download-{framework}"])
+            if framework in single:  # the helpers embedded: nothing to install but the framework
+                para += nodes.Text(" · ")
+                para += nodes.reference(
+                    "", "", nodes.inline(text="single file, nothing to install"), refuri="",
+                    notebook_download=download_name(docname, framework, "-single"),
+                    classes=["notebook-download-single", f"notebook-download-single-{framework}"])
             items += nodes.list_item("", para)
         intro = nodes.paragraph(text="Run this chapter yourself in one framework: each "
                                      "notebook has only that framework's code, and its first "
@@ -233,10 +254,13 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     for docname in sorted(app.env.found_docs):
-        for framework, path in framework_notebooks(app.env, docname).items():
-            target = Path(app.outdir) / download_name(docname, framework)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+        editions = [("", framework_notebooks(app.env, docname)),
+                    ("-single", single_file_notebooks(app.env, docname))]
+        for edition, notebooks in editions:
+            for framework, path in notebooks.items():
+                target = Path(app.outdir) / download_name(docname, framework, edition)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
 
 
 def header_downloads(app: Sphinx, pagename: str, templatename: str, context: dict,
@@ -273,6 +297,7 @@ def add_script(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_design")
     app.add_config_value("framework_tabs_labels", dict(LABELS), "env", [dict])
+    app.add_config_value("framework_tabs_single_file_dir", "_build/single_file", "env", [str])
     app.add_config_value("framework_tabs_default", "pytorch", "env", [str])
     app.add_config_value("framework_tabs_sync_group", "framework", "env", [str])
     app.add_transform(FrameworkTabs)

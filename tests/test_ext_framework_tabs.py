@@ -93,6 +93,10 @@ def write_project(src: Path, conf: str = CONF) -> None:
         (src / "chapters" / framework).mkdir()
         nbformat.write(notebook([([], f"# {framework} only", None)]),
                        src / "chapters" / framework / "demo.ipynb")
+    single = src / "_build" / "single_file" / "pytorch"  # a single-file edition for one
+    single.mkdir(parents=True)
+    nbformat.write(notebook([([], "# pytorch, helpers embedded", None)]),
+                   single / "demo-pytorch-single.ipynb")
 
 
 def build(src: Path) -> SphinxTestApp:
@@ -277,6 +281,17 @@ def test_launch_block_links_colab_and_downloads_per_framework(site):
         copied = (page_dir / link["href"]).resolve()
         source = app.srcdir / "chapters" / framework / "demo.ipynb"
         assert copied.read_bytes() == source.read_bytes()
+
+
+def test_single_file_editions_are_offered_where_they_exist(site):
+    app, _, pages = site
+    links = pages[DOC].select("div.framework-launch a.notebook-download-single")
+    assert [a.get_text(strip=True) for a in links] == ["single file, nothing to install"]
+    assert "notebook-download-single-pytorch" in links[0]["class"]
+    copied = ((app.outdir / DOC).parent / links[0]["href"]).resolve()
+    assert copied.name == "demo-pytorch-single.ipynb"
+    source = app.srcdir / "_build" / "single_file" / "pytorch" / "demo-pytorch-single.ipynb"
+    assert copied.read_bytes() == source.read_bytes()
 
 
 def test_no_launch_block_without_per_framework_notebooks(site):
