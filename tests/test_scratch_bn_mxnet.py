@@ -13,7 +13,7 @@ import pytest
 from book.definitions import load_definitions as load
 
 ch = load("mxnet")  # its imports cell loads d2l_bn.mxnet (numpy.bool shim) before MXNet
-from mxnet import autograd, gluon, nd
+from mxnet import autograd, gluon, nd  # noqa: E402 (after the shim above)
 
 # Tolerances on max |difference| in float32, with the data below (values of size ~1-10).
 # Measured over 20 seeds and shapes (16, 7), (8, 3, 4, 4), (4, 5, 6, 6), 5 steps each:
