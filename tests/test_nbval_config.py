@@ -3,7 +3,7 @@
 nbval executes each per-framework notebook in smoke mode and compares every code cell's
 output with the committed full run, except cells tagged ``nbval-ignore-output``. Smoke
 mode changes only training (subset, one epoch), so a cell may be exempt only if its
-output depends on a training run or on timing. The sanitizers in
+output depends on a training run, on the size of the data or on timing. The sanitizers in
 ``tests/nbval_sanitize.cfg`` hide what legitimately differs between runs of a compared
 cell (rounding-level differences between two implementations); each must match some
 compared output, or it is dead configuration.
@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("chapters/*/*.ipynb"))
 IGNORE = "nbval-ignore-output"
 # What makes an output depend on training or timing: a training run, its results or
-# its trained models, or a clock.
+# its trained models, the exercises' training helpers and their rows, the data (smoke
+# mode shrinks it), or a clock.
 TRAINING = re.compile(r"\.fit\(|_result\b|\btrainer\b|Trainer\(|_model\b|\bmodel\b|"
+                      r"\brun\(|\brun_tracked\(|\bsweeps?\b|\bbest_rate\(|_rows\b|"
+                      r"FashionMNIST\(|\bsubset\(|"
                       r"perf_counter|timeit|time\.")
 
 
