@@ -56,7 +56,7 @@ book: setup
 run: book
 
 # After editing chapters/*.md: regenerate the per-framework notebooks, run each in full
-# (30-60 minutes on 2 cores), and merge the site pages.
+# (about 100 minutes on 2 cores), and merge the site pages.
 notebooks: setup
 	$(PY) -m book split
 	$(PY) -m book execute
