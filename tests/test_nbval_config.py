@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import output_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("chapters/*/*.ipynb"))
@@ -32,11 +33,6 @@ TRAINING = re.compile(r"\.fit\(|_result\b|\btrainer\b|Trainer\(|_model\b|\bmodel
 
 def code_cells(path: Path):
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-
-
-def output_text(cell) -> str:
-    return "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
-                     for o in cell.outputs)
 
 
 def compared(cell) -> bool:

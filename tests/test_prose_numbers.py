@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import output_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["chapters/batch_norm.ipynb", "chapters/exercises.ipynb"]
@@ -56,16 +57,6 @@ NOT_PROSE = re.compile(
 def prose_numbers(markdown: str) -> list[str]:
     """The numbers quoted in the prose of a markdown cell (see the module docstring)."""
     return NUMBER.findall(NOT_PROSE.sub(" ", markdown))
-
-
-def output_text(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output.get("text", ""))
-        elif "data" in output:
-            parts.append(output["data"].get("text/plain", ""))
-    return "\n".join(parts)
 
 
 def stale_numbers(nb, extra_outputs: str = "") -> list[str]:
