@@ -140,19 +140,22 @@ class _Steps:
 
     JAX compiles a function once per distinct static input. A model's structure is its
     graph definition (``nnx.split``): layer types, shapes and static attributes such as
-    ``lr``. Two models with the same structure (the same class and learning rate) share
-    the compiled steps, so a sweep of many runs compiles once per configuration instead of
-    once per run; a new batch shape compiles once more. The steps are pure: they take
+    ``lr``. Two models of the same structure (say, the same class) share the compiled
+    steps, and the learning rate is an argument of the step rather than part of the
+    structure, so a sweep over many runs and rates compiles once per model class instead
+    of once per run; a new batch shape compiles once more. The steps are pure: they take
     and return the parameters, the other state (BN's running statistics) and the
     optimizer's state as arrays.
     """
 
-    def __init__(self, graphdef, tx: optax.GradientTransformation):
-        def sgd_step(params, rest, opt_state, sums, X, y):
+    def __init__(self, graphdef):
+        def sgd_step(params, rest, opt_state, sums, lr, X, y):
             model = nnx.merge(graphdef, params, rest)
+            model.lr = lr  # a traced number: one compilation serves every learning rate
             model.train()  # batch statistics; BN updates its running averages
             (loss, acc), grads = nnx.value_and_grad(
                 lambda m: m.training_step(X, y), has_aux=True)(model)
+            tx = model.configure_optimizers()
             updates, opt_state = tx.update(grads, opt_state, params)
             _, _, rest = nnx.split(model, nnx.Param, ...)  # the updated statistics
             return (optax.apply_updates(params, updates), rest, opt_state,
@@ -163,7 +166,6 @@ class _Steps:
             model.eval()  # running averages, no update
             return model.validation_step(X, y)
 
-        self.tx = tx
         self.sgd_step, self.eval_step = jax.jit(sgd_step), jax.jit(eval_step)
 
 
@@ -171,12 +173,17 @@ _STEPS: dict = {}  # graph definition -> _Steps
 
 
 def _split(model: Classifier):
-    """(steps for the model's structure, params, rest), the model put in prediction mode
-    first so that its mode does not split one structure into two."""
+    """(steps for the model's structure, params, rest). The structure leaves out the
+    learning rate (the steps take it as an argument) and the mode (the steps set it), so
+    neither makes JAX compile again."""
     model.eval()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    lr, model.lr = model.lr, None
+    try:
+        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    finally:
+        model.lr = lr
     if graphdef not in _STEPS:
-        _STEPS[graphdef] = _Steps(graphdef, model.configure_optimizers())
+        _STEPS[graphdef] = _Steps(graphdef)
     # Committed to the device, like the steps' outputs: jax.jit compiles separately for
     # arrays placed by default and arrays placed explicitly.
     return _STEPS[graphdef], *_on_device((params, rest))
@@ -201,7 +208,8 @@ class Trainer(TrainerBase):
 
     def prepare_steps(self, model: Classifier, data: FashionMNIST) -> None:
         steps, params, rest = _split(model)
-        self.opt_state = _on_device(steps.tx.init(params))
+        self.opt_state = _on_device(model.configure_optimizers().init(params))
+        self._lr = _on_device(jnp.float32(model.lr))
         self._sums = _on_device(jnp.zeros(2))  # summed loss, correct count
         # Compile the training step for every batch size an epoch has (a smaller last
         # batch is a new shape) outside the timed loop; the results are thrown away.
@@ -209,7 +217,7 @@ class Trainer(TrainerBase):
         for size in sorted(sizes):
             X, y = (data.to_tensor(a[:size]) for a in (data.train_X, data.train_y))
             jax.block_until_ready(
-                steps.sgd_step(params, rest, self.opt_state, self._sums, X, y))
+                steps.sgd_step(params, rest, self.opt_state, self._sums, self._lr, X, y))
 
     def fit_epoch(self, model, data, epoch: int):
         """One epoch on the split state; the model object gets the result at the end."""
@@ -221,7 +229,7 @@ class Trainer(TrainerBase):
 
     def train_step(self, model, X, y):
         self._params, self._rest, self.opt_state, self._sums = self._steps.sgd_step(
-            self._params, self._rest, self.opt_state, self._sums, X, y)
+            self._params, self._rest, self.opt_state, self._sums, self._lr, X, y)
 
     def pop_train_sums(self):
         loss_sum, correct = np.asarray(self._sums).tolist()
