@@ -1,19 +1,41 @@
-# Everything goes through the project's virtual environment in .venv.
+# Two virtual environments, because MXNet 1.9.1 needs numpy < 2 and JAX needs numpy 2
+# (book/environments.py maps each framework to its environment and kernel; a test checks
+# that the rules below build exactly those):
+#   .venv        requirements.txt        numpy 2: the book tooling, the tests, PyTorch,
+#                                        TensorFlow, JAX
+#   .venv-mxnet  requirements-mxnet.txt  numpy 1.26: MXNet, only what its notebooks and its
+#                                        in-process tests need
+# Every framework has a Jupyter kernel d2l-bn-<framework> running its environment's Python,
+# registered into .venv's prefix, where .venv's Jupyter, nbclient and nbval find it.
 PY := .venv/bin/python
+MXNET_PY := .venv-mxnet/bin/python
 VENV_STAMP := .venv/.installed
+MXNET_STAMP := .venv-mxnet/.installed
+KERNELS_STAMP := .venv/.kernels
 # MathJax 3 (npm package mathjax, pinned in package.json / package-lock.json), served by
 # the site itself so that its math renders without a CDN (see _ext/site_assets.py).
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
 .PHONY: setup data node mathjax browser book run notebooks check test lint clean
 
-$(VENV_STAMP): requirements.txt pyproject.toml
+.venv/.installed: requirements.txt pyproject.toml
 	python3 -m venv .venv
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	touch $(VENV_STAMP)
+	touch $@
 
-setup: $(VENV_STAMP) data $(MATHJAX)
+.venv-mxnet/.installed: requirements-mxnet.txt pyproject.toml
+	python3 -m venv .venv-mxnet
+	$(MXNET_PY) -m pip install --quiet -r requirements-mxnet.txt
+	$(MXNET_PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+# One kernel per framework (python -m book.environments kernels), into .venv's prefix.
+$(KERNELS_STAMP): $(VENV_STAMP) $(MXNET_STAMP) book/environments.py d2l_bn/__init__.py
+	$(PY) -m book.environments kernels
+	touch $@
+
+setup: $(VENV_STAMP) $(MXNET_STAMP) $(KERNELS_STAMP) data $(MATHJAX)
 
 # System packages come from apt when we are root on a Debian-like machine; elsewhere they
 # must be installed by hand (the README lists them).
@@ -67,9 +89,16 @@ check: setup
 	$(PY) -m book check
 
 # Everything, including the strict site build, the browser test of the site and the
-# slow end-to-end check on real data (tests/test_end_to_end.py).
+# slow end-to-end check on real data (tests/test_end_to_end.py), in two passes:
+# 1. in .venv: the whole suite; the in-process framework tests for PyTorch, TensorFlow
+#    (and JAX); nbval on every notebook, each in the kernel it names (MXNet's in
+#    d2l-bn-mxnet, which runs .venv-mxnet's Python);
+# 2. in .venv-mxnet: the in-process framework tests for MXNet only (no nbval: -o addopts=;
+#    tests/conftest.py collects only the framework test modules there).
+# Each pass tests the frameworks of its environment (D2L_BN_TEST_FRAMEWORKS overrides).
 test: setup browser
 	$(PY) -m pytest
+	$(MXNET_PY) -m pytest -o addopts= tests
 
 lint: setup
 	$(PY) -m ruff check d2l_bn book benchmarks tests _ext

@@ -2,9 +2,10 @@
 
 Prints a table and writes latest.json, latest.md and latest.png into benchmarks/results
 (a ``--quick`` run into a temporary folder, so it never replaces a real run's files; or
-``--output DIR``). Every framework is measured in its own fresh worker process, one
-after the other; nothing runs in parallel. Run it on a quiet machine: other jobs on the
-same cores distort every number (the files record the load average at start and end).
+``--output DIR``). Every framework is measured in its own fresh worker process (its own
+environment's Python, see ``book.environments``), one after the other; nothing runs in
+parallel. Run it on a quiet machine: other jobs on the same cores distort every number
+(the files record the load average at start and end).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import traceback
 from collections import deque
 from pathlib import Path
 
+from book import environments
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 from . import SCHEMA, data_load, machine, report, summary
@@ -46,9 +48,15 @@ def worker_env() -> dict:
 
 
 def run_worker(framework: str, config, env: dict, tmp: Path) -> dict:
-    """One framework's measurements in a fresh process; its progress goes to stderr."""
+    """One framework's measurements in a fresh process; its progress goes to stderr.
+
+    The worker runs in the framework's environment's Python (``book.environments``:
+    MXNet in ``.venv-mxnet``, the others in ``.venv``); outside the book's environments,
+    in this one.
+    """
     out = tmp / f"{framework}.json"
-    cmd = [sys.executable, "-m", "benchmarks.worker", framework,
+    python = sys.executable if environments.current() is None else environments.python(framework)
+    cmd = [str(python), "-m", "benchmarks.worker", framework,
            "--config", json.dumps(config.as_dict()), "--out", str(out)]
     tail: deque[str] = deque(maxlen=40)
     with subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

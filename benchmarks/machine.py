@@ -1,7 +1,8 @@
 """The machine the numbers come from: CPU, cores, RAM, versions, date, load average.
 
 Nothing here imports a deep-learning framework: versions come from the installed
-package metadata.
+package metadata, of this environment or of the framework's own (``book.environments``:
+MXNet's runs numpy 1.26, the others numpy 2).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from book import environments
 
 DIST_NAMES = {  # what to report -> distributions that may provide it
     "torch": ("torch",),
@@ -55,13 +58,37 @@ def ram_gib() -> float | None:
     return None
 
 
-def package_version(name: str) -> str | None:
-    for dist in DIST_NAMES[name]:
+def _site_packages(env: environments.Environment) -> list[str]:
+    return [str(p) for p in env.path.glob("lib/python*/site-packages")]
+
+
+def _version(dist: str, env: environments.Environment | None = None) -> str | None:
+    """A distribution's version here, or in the book environment ``env``."""
+    if env is None:
         try:
             return metadata.version(dist)
         except metadata.PackageNotFoundError:
-            continue
+            return None
+    found = next(metadata.distributions(name=dist, path=_site_packages(env)), None)
+    return found.version if found else None
+
+
+def package_version(name: str) -> str | None:
+    """Its version in this environment, else in the first book environment that has it."""
+    for env in (None, *environments.ENVIRONMENTS):
+        for dist in DIST_NAMES[name]:
+            if version := _version(dist, env):
+                return version
     return None
+
+
+def numpy_versions() -> str:
+    """numpy here, and in each other book environment with another numpy (its frameworks)."""
+    here = environments.current()
+    others = [f"{', '.join(environments.LABELS.get(fw, fw) for fw in env.frameworks)}: {v}"
+              for env in environments.ENVIRONMENTS if env is not here
+              and (v := _version("numpy", env)) and v != np.__version__]
+    return np.__version__ + (f" ({'; '.join(others)})" if others else "")
 
 
 def describe() -> dict:
@@ -75,7 +102,7 @@ def describe() -> dict:
         "ram_gib": ram_gib(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "numpy": np.__version__,
+        "numpy": numpy_versions(),
         "packages": {name: package_version(name) for name in DIST_NAMES},
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],

@@ -1,4 +1,8 @@
-"""Run a per-framework notebook top to bottom in a fresh kernel and keep its outputs."""
+"""Run a per-framework notebook top to bottom in a fresh kernel and keep its outputs.
+
+The kernel is the one the notebook names (``d2l-bn-<framework>``, registered by ``make
+setup``; see ``book.environments``), so each framework runs in its own environment.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREAD
 
 def execute(path: Path, smoke: bool = False, timeout: int | None = None,
             threads: int | None = None) -> float:
-    """Run a notebook top to bottom in a fresh kernel; save its outputs in place.
+    """Run a notebook top to bottom in a fresh kernel of the kernelspec it names (its
+    framework's environment); save its outputs in place.
 
     ``threads`` limits the kernel's compute threads (default: the frameworks' own
     choice, one per core). The notebook's metadata records the mode, threads, date and
@@ -37,7 +42,8 @@ def execute(path: Path, smoke: bool = False, timeout: int | None = None,
         else:
             os.environ.pop(name, None)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    kernel = nb.metadata["kernelspec"]["name"]  # d2l-bn-<framework>: its own environment
+    NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
     nb.metadata["d2l_bn"]["run"] = {"seconds": round(seconds, 1),

@@ -17,8 +17,11 @@ from pathlib import Path
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS, LABELS
 
 from . import CHAPTERS, ROOT
+from .environments import kernelspec
 
 SETUP_TAG = "tab-setup"
+# The site page's kernelspec (Jupyter Book never runs it). Each per-framework notebook
+# names its framework's kernel instead (book.environments.kernelspec): d2l-bn-<framework>.
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -81,14 +84,16 @@ def split(source: Path, framework: str):
     with ``{framework}`` and ``{label}`` replaced by the framework's name and label
     (``pytorch``, ``PyTorch``): the opening of a notebook speaks of its framework only.
     One that also has framework tags (``[notebook-only, mxnet]``) is kept in those
-    frameworks' notebooks only.
+    frameworks' notebooks only. The notebook's kernelspec names the framework's kernel,
+    ``d2l-bn-<framework>`` (its environment's Python; see ``book.environments``), with
+    language ``python``, which is all Colab looks at.
     """
     import jupytext
     import nbformat
 
     nb = jupytext.read(source)
     out = nbformat.v4.new_notebook()
-    out.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
+    out.metadata = {"kernelspec": kernelspec(framework), "language_info": {"name": "python"},
                     "d2l_bn": {"framework": framework, "source": source.name}}
     seen: set[str] = set()
     for cell in nb.cells:
@@ -145,6 +150,8 @@ def out_of_sync(source: Path, framework: str) -> str | None:
     want = [(c.id, c.cell_type, c.source, c.metadata.get("tags", [])) for c in fresh.cells]
     if got != want:
         return f"{path} does not match {source.name}"
+    if committed.metadata.get("kernelspec") != fresh.metadata["kernelspec"]:
+        return f"{path} does not name its kernel {fresh.metadata['kernelspec']['name']!r}"
     return None
 
 

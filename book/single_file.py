@@ -11,7 +11,9 @@ notebook uses, verbatim, and registers them as the package ``d2l_bn``. The noteb
 own ``from d2l_bn import torch as d2l`` then runs unchanged, with nothing installed but
 the framework, numpy and matplotlib (the package falls back on the standard library
 where it would use pooch and platformdirs; the data are found, or downloaded from the
-official site and verified, exactly as with the installed package).
+official site and verified, exactly as with the installed package). Its kernelspec is the
+plain ``python3`` of any Jupyter installation, not the book's ``d2l-bn-<framework>``
+kernel of the committed notebook, which only the book's environments have.
 
 The editions are generated at build time from ``d2l_bn/`` and never committed or edited;
 ``tests/test_single_file.py`` proves the embedded text equals the package's files.
@@ -30,7 +32,7 @@ from pathlib import Path
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS, LABELS, __version__
 
 from . import ROOT
-from .notebooks import sources, target
+from .notebooks import KERNELSPEC, sources, target
 
 PACKAGE = ROOT / "d2l_bn"
 OUT = ROOT / "_build" / "single_file"
@@ -227,6 +229,7 @@ def single_file(notebook):
     setup = [i for i, c in enumerate(out.cells) if "colab-setup" in c.metadata.get("tags", [])]
     at = setup[0] if setup else next(i for i, c in enumerate(out.cells) if c.cell_type == "code")
     out.cells[at:at + len(setup[:1])] = [note, helpers]
+    out.metadata["kernelspec"] = dict(KERNELSPEC)  # any Jupyter's python3, not the book's kernel
     out.metadata["d2l_bn"]["edition"] = {"single_file": True, "d2l_bn": __version__,
                                          "embedded": [relative(module_file(m)) for m in modules]}
     return out

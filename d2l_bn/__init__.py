@@ -2,7 +2,7 @@
 
 Pick a framework with one import line; every backend exports the same names::
 
-    from d2l_bn import torch as d2l        # or: tensorflow, mxnet
+    from d2l_bn import torch as d2l        # or: tensorflow, mxnet, jax
 
 Importing ``d2l_bn`` itself loads no deep-learning framework: the framework-free
 pieces live in ``d2l_bn.data`` (the data set), ``d2l_bn.loop`` (the training-loop
@@ -33,6 +33,7 @@ FRAMEWORK_INFO = (
     Framework("mxnet", "MXNet", "mxnet"),
     Framework("pytorch", "PyTorch", "torch"),
     Framework("tensorflow", "TensorFlow", "tensorflow"),
+    Framework("jax", "JAX", "jax"),
 )
 """Every framework, in the order used everywhere (tabs, notebooks, tables)."""
 

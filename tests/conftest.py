@@ -1,4 +1,20 @@
-"""Shared pytest setup: smoke mode by default, the repository importable, framework fixtures."""
+"""Shared pytest setup: smoke mode by default, the repository importable, framework fixtures.
+
+The frameworks run in two environments (``book.environments``: ``.venv`` with numpy 2 for
+PyTorch, TensorFlow and JAX; ``.venv-mxnet`` with numpy 1.26 for MXNet), so the suite
+runs in two passes (``make test``):
+
+1. ``.venv/bin/python -m pytest``: everything; the in-process framework tests for the
+   frameworks of ``.venv``; nbval runs every notebook, MXNet's too, in the kernel its
+   metadata names (``d2l-bn-mxnet`` runs ``.venv-mxnet``'s Python).
+2. ``.venv-mxnet/bin/python -m pytest -o addopts= tests``: only the in-process framework
+   tests (``FRAMEWORK_MODULES``), for MXNet.
+
+A pass tests the frameworks of ``$D2L_BN_TEST_FRAMEWORKS`` (comma- or space-separated;
+default: those of the environment the interpreter belongs to). A framework test of
+another framework is deselected (pytest counts it; the other pass runs it), never
+skipped; a framework of the pass that does not import is an error.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +35,82 @@ for folder in (ROOT, ROOT / "_ext"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from book import environments  # noqa: E402 (needs the repository on sys.path)
+
+TEST_FRAMEWORKS_ENV = "D2L_BN_TEST_FRAMEWORKS"
+# The modules of in-process framework tests (the `framework` fixture, or a `framework`
+# parameter): the only ones collected outside the main environment, where only their
+# tests of that environment's frameworks run.
+FRAMEWORK_MODULES = ("test_api.py", "test_scratch_bn.py", "test_trainer.py",
+                     "test_end_to_end.py")
+
+
+def test_frameworks() -> list[str]:
+    """The frameworks this session tests in-process, in d2l_bn.FRAMEWORKS order."""
+    here = environments.frameworks_here()
+    asked = os.environ.get(TEST_FRAMEWORKS_ENV, "").replace(",", " ").split()
+    if not asked:
+        return here
+    unknown = sorted(set(asked) - set(FRAMEWORKS))
+    elsewhere = sorted(set(asked) - set(here) - set(unknown))
+    if unknown or elsewhere:
+        raise pytest.UsageError(
+            f"{TEST_FRAMEWORKS_ENV}={os.environ[TEST_FRAMEWORKS_ENV]!r}: "
+            + (f"unknown {unknown} (d2l_bn has {list(FRAMEWORKS)}); " if unknown else "")
+            + "".join(f"{fw} runs in {environments.environment(fw).folder}, not in "
+                      f"{sys.prefix}; " for fw in elsewhere)
+            + "run each framework's tests with its environment's Python (`make test`).")
+    return [fw for fw in FRAMEWORKS if fw in asked]
+
+
+TESTED: list[str] = []  # set by pytest_configure
+MAIN = environments.current() in (None, environments.MAIN)
+
+
+def pytest_configure(config):
+    TESTED[:] = test_frameworks()
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Outside the main environment, only the in-process framework test modules."""
+    if not MAIN and collection_path.is_file() and collection_path.name not in FRAMEWORK_MODULES:
+        return True
+    return None
+
+
+def _framework_of(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("framework") if callspec else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the framework tests of other frameworks (and, outside the main
+    environment, every test that is not a framework test: pass 1 runs those)."""
+    keep, other = [], []
+    for item in items:
+        module = item.path.name
+        framework = _framework_of(item)
+        in_process = module in FRAMEWORK_MODULES
+        if (not in_process and "framework" in getattr(item, "fixturenames", ())
+                and not any("framework" in str(m.args[0]) for m in
+                            item.iter_markers("parametrize"))):
+            raise pytest.UsageError(f"{item.nodeid} uses the framework fixture: add "
+                                    f"{module} to FRAMEWORK_MODULES in tests/conftest.py")
+        if in_process and (framework not in TESTED if framework else not MAIN):
+            other.append(item)
+        else:
+            keep.append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = keep
+
+
+def pytest_report_header(config):
+    env = environments.current()
+    return (f"d2l_bn frameworks tested in-process: {', '.join(TESTED) or 'none'} "
+            f"(environment {env.folder if env else sys.prefix}; {TEST_FRAMEWORKS_ENV} "
+            f"overrides)")
+
 # A plain `pytest` runs every notebook (through nbval) and every training test in smoke
 # mode, which is what the suite is sized for; set D2L_BN_SMOKE=0 for full runs. Set here,
 # before any test or notebook kernel starts, so the kernels inherit it.
@@ -27,6 +119,7 @@ os.environ.setdefault(SMOKE_ENV, "1")
 
 @pytest.fixture(params=FRAMEWORKS)
 def framework(request) -> str:
+    """Every framework of d2l_bn; a session keeps those of its environment (see above)."""
     return request.param
 
 

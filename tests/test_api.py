@@ -4,18 +4,25 @@ Where a framework forces a difference, the test states it (and the README lists 
 ``try_gpu`` returns the framework's own device object; ``init_cnn`` works before the
 first forward pass only in MXNet, whose Gluon defers weight creation, and raises a
 clear error elsewhere.
+
+The frameworks live in two environments (``book.environments``), so the comparisons
+across frameworks read each backend's public names, docstrings and signatures in its own
+environment's Python (``describe``); the behaviour tests run in-process, in each pass.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from book import environments
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 REQUIRED = {"FashionMNIST", "Classifier", "Trainer", "ProgressBoard", "try_gpu",
@@ -33,15 +40,37 @@ def backend(framework):
     return importlib.import_module(f"d2l_bn.{BACKEND_MODULES[framework]}")
 
 
-def parameters(framework, name, method):
+def parameters(module, name, method):
     """Parameter names, kinds and defaults (annotations name framework types; ignored)."""
-    obj = getattr(backend(framework), name)
+    obj = getattr(module, name)
     func = getattr(obj, method) if method else obj
-    return [(p.name, p.kind, p.default) for p in inspect.signature(func).parameters.values()]
+    return [[p.name, p.kind.name, repr(p.default)]
+            for p in inspect.signature(func).parameters.values()]
+
+
+def describe_backend(module_name: str) -> dict:
+    """What the comparisons need from a backend, as JSON (run in its environment)."""
+    module = importlib.import_module(f"d2l_bn.{module_name}")
+    return {"all": sorted(module.__all__),
+            "undocumented": [n for n in module.__all__ if not getattr(module, n).__doc__],
+            "signatures": {f"{name}.{method}": parameters(module, name, method)
+                           for name, method in SIGNATURES}}
+
+
+@functools.cache
+def describe(framework: str) -> dict:
+    """``describe_backend`` of a framework, run by its environment's Python."""
+    code = (f"import json, sys; sys.path.insert(0, {str(environments.ROOT)!r}); "
+            f"from tests.test_api import describe_backend; "
+            f"print(json.dumps(describe_backend({BACKEND_MODULES[framework]!r})))")
+    done = subprocess.run([str(environments.python(framework)), "-c", code],
+                          capture_output=True, text=True, cwd=environments.ROOT)
+    assert done.returncode == 0, f"{framework}: {done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_backends_export_the_same_public_names():
-    names = {fw: set(backend(fw).__all__) for fw in FRAMEWORKS}
+    names = {fw: set(describe(fw)["all"]) for fw in FRAMEWORKS}
     reference = names["pytorch"]
     for fw, exported in names.items():
         assert exported == reference, f"{fw} differs: {exported ^ reference}"
@@ -50,16 +79,14 @@ def test_backends_export_the_same_public_names():
 
 def test_every_exported_name_exists_with_a_docstring():
     for fw in FRAMEWORKS:
-        module = backend(fw)
-        for name in module.__all__:
-            assert getattr(module, name).__doc__, f"{fw}.{name} has no docstring"
+        assert describe(fw)["undocumented"] == [], f"{fw}: names without a docstring"
 
 
 @pytest.mark.parametrize("name, method", SIGNATURES)
 def test_signatures_agree_across_frameworks(name, method):
-    reference = parameters("pytorch", name, method)
+    reference = describe("pytorch")["signatures"][f"{name}.{method}"]
     for fw in FRAMEWORKS:
-        assert parameters(fw, name, method) == reference, (fw, name, method)
+        assert describe(fw)["signatures"][f"{name}.{method}"] == reference, (fw, name, method)
 
 
 def test_try_gpu_returns_the_framework_device_naming_the_cpu_here(d2l):

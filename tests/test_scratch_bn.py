@@ -25,19 +25,14 @@ import functools
 import numpy as np
 import pytest
 
-# isort: off
-from d2l_bn import mxnet as d2l_mxnet  # first: it makes MXNet 1.9.1 importable on numpy 1.26
-import keras
-import mxnet as mx
-import tensorflow as tf
-import torch
-from mxnet import autograd, gluon
-from torch import nn
-
 from book.definitions import load_definitions
-from d2l_bn import tensorflow as d2l_tensorflow
-from d2l_bn import torch as d2l_torch
-# isort: on
+
+# Each framework is imported by its adapter, when a test first needs it: the frameworks
+# live in two environments (MXNet with numpy 1.26, the others with numpy 2; see
+# book.environments), and this module is collected in both.
+mx = autograd = gluon = d2l_mxnet = None
+torch = nn = d2l_torch = None
+tf = keras = d2l_tensorflow = None
 
 EPS, MOMENTUM = 1e-5, 0.1  # the chapter's convention: momentum weights the new statistic
 RTOL = 1e-5
@@ -67,7 +62,11 @@ BUILTIN_CONVENTIONS = {  # chapter's table: default momentum and eps, momentum w
 
 
 class Adapter:
-    """What the checks need from one framework; arrays go in and come out as numpy."""
+    """What the checks need from one framework; arrays go in and come out as numpy.
+
+    ``import_framework`` imports the framework (into this module's globals) before
+    anything else: a framework of the session that does not import is an error.
+    """
 
     name: str
     channels_last = False
@@ -76,6 +75,7 @@ class Adapter:
     builtin_prediction_gradients = True  # does the built-in layer get them right?
 
     def __init__(self):
+        self.import_framework()
         self.ch = load_definitions(self.name)
 
     def layout(self, shape):
@@ -133,7 +133,19 @@ class MXNet(Adapter):
     # Gluon's BatchNorm (MXNet 1.9.1) normalizes with the running statistics in prediction
     # mode, but its backward pass differentiates as if it had used the batch statistics.
     builtin_prediction_gradients = False
-    builtin_classes = (gluon.nn.BatchNorm,)
+
+    @staticmethod
+    def import_framework():
+        global mx, autograd, gluon, d2l_mxnet
+        # isort: off
+        from d2l_bn import mxnet as d2l_mxnet  # first: it makes MXNet 1.9.1 importable
+        import mxnet as mx
+        from mxnet import autograd, gluon
+        # isort: on
+
+    @property
+    def builtin_classes(self):
+        return (gluon.nn.BatchNorm,)
 
     def ours(self, channels, num_dims):
         layer = self.ch.BatchNorm(channels, num_dims)
@@ -233,7 +245,18 @@ class MXNet(Adapter):
 class PyTorch(Adapter):
     name = "pytorch"
     unbiased_running_var = True
-    builtin_classes = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+    @staticmethod
+    def import_framework():
+        global torch, nn, d2l_torch
+        import torch
+        from torch import nn
+
+        from d2l_bn import torch as d2l_torch
+
+    @property
+    def builtin_classes(self):
+        return (nn.BatchNorm1d, nn.BatchNorm2d)
 
     def ours(self, channels, num_dims):
         return self.ch.BatchNorm(channels, num_dims)
@@ -319,8 +342,22 @@ class PyTorch(Adapter):
 class TensorFlow(Adapter):
     name = "tensorflow"
     channels_last = True
-    one_value_error = tf.errors.InvalidArgumentError  # a graph assertion (see the chapter)
-    builtin_classes = (keras.layers.BatchNormalization,)
+
+    @staticmethod
+    def import_framework():
+        global tf, keras, d2l_tensorflow
+        import keras
+        import tensorflow as tf
+
+        from d2l_bn import tensorflow as d2l_tensorflow
+
+    @property
+    def one_value_error(self):
+        return tf.errors.InvalidArgumentError  # a graph assertion (see the chapter)
+
+    @property
+    def builtin_classes(self):
+        return (keras.layers.BatchNormalization,)
 
     def ours(self, channels, num_dims):
         return self.ch.BatchNorm(channels, num_dims)
@@ -409,6 +446,8 @@ ADAPTERS = {"mxnet": MXNet, "pytorch": PyTorch, "tensorflow": TensorFlow}
 
 @functools.cache
 def adapter(framework: str) -> Adapter:
+    if framework not in ADAPTERS:
+        raise LookupError(f"tests/test_scratch_bn.py has no adapter for {framework!r}")
     return ADAPTERS[framework]()  # loads the chapter's definitions once per framework
 
 
@@ -651,14 +690,15 @@ def test_lenet_steps_set_the_mode(bn, model):
         np.testing.assert_array_equal(bn.running(layer)[1], var)
 
 
-# --- one framework each ---------------------------------------------------------------------
+# --- one framework each (parametrized with it: the pass of its environment runs them) --------
 
 @pytest.mark.parametrize("example", [(3,), (3, 1, 1), (3, 4, 4)], ids=["2d", "4d-1x1", "4d-4x4"])
-def test_tensorflow_compiled_step_checks_the_batch_at_run_time(example):
+@pytest.mark.parametrize("framework", ["tensorflow"])
+def test_tensorflow_compiled_step_checks_the_batch_at_run_time(framework, example):
     """Traced once for an unknown batch size, the layer agrees with Keras; a batch with one
     value per channel fails when the step runs, with our message, before the running
     statistics change (an image of 4 x 4 values per channel is fine)."""
-    bn = adapter("tensorflow")
+    bn = adapter(framework)
     rng = np.random.default_rng(6)
     ours, theirs = bn.pair(3, 1 + len(example), rng)
 
@@ -683,9 +723,10 @@ def test_tensorflow_compiled_step_checks_the_batch_at_run_time(example):
     assert train_call.experimental_get_tracing_count() == 1
 
 
-def test_tensorflow_bare_call_predicts():
+@pytest.mark.parametrize("framework", ["tensorflow"])
+def test_tensorflow_bare_call_predicts(framework):
     """training=None (a bare call, as Keras's own layers treat it) means prediction."""
-    bn = adapter("tensorflow")
+    bn = adapter(framework)
     rng = np.random.default_rng(7)
     ours, theirs = bn.pair(3, 4, rng)
     x = bn.batch(rng, (8, 3, 4, 4))
@@ -698,10 +739,11 @@ def test_tensorflow_bare_call_predicts():
         np.testing.assert_array_equal(a, b)
 
 
-def test_pytorch_float16_input_comes_back_float16():
+@pytest.mark.parametrize("framework", ["pytorch"])
+def test_pytorch_float16_input_comes_back_float16(framework):
     """As nn.BatchNorm2d with float32 parameters: computed in float32, returned in float16;
     the buffers stay float32."""
-    bn = adapter("pytorch")
+    bn = adapter(framework)
     rng = np.random.default_rng(8)
     ours, theirs = bn.pair(3, 4, rng)
     X = torch.from_numpy(bn.batch(rng, (8, 3, 4, 4))).half()
@@ -714,10 +756,11 @@ def test_pytorch_float16_input_comes_back_float16():
     assert ours.moving_mean.dtype == ours.moving_var.dtype == torch.float32
 
 
-def test_pytorch_float64_input_comes_back_float64():
+@pytest.mark.parametrize("framework", ["pytorch"])
+def test_pytorch_float64_input_comes_back_float64(framework):
     """nn.BatchNorm2d with float32 parameters refuses float64; ours computes in float64,
     stores the running statistics in the buffers' float32, and predicts afterwards."""
-    bn = adapter("pytorch")
+    bn = adapter(framework)
     rng = np.random.default_rng(9)
     ours, theirs = bn.pair(3, 4, rng)
     theirs.double()  # the reference: everything in float64
@@ -734,9 +777,10 @@ def test_pytorch_float64_input_comes_back_float64():
     assert_close(ours(X.double()).detach(), theirs(X.double()).detach(), "output")
 
 
-def test_pytorch_buffers_follow_the_module():
+@pytest.mark.parametrize("framework", ["pytorch"])
+def test_pytorch_buffers_follow_the_module(framework):
     """.double() converts the buffers with the parameters; float64 stays float64."""
-    layer = adapter("pytorch").ours(3, 4).double()
+    layer = adapter(framework).ours(3, 4).double()
     assert {layer.gamma.dtype, layer.moving_mean.dtype, layer.moving_var.dtype} == {
         torch.float64}
     assert layer(torch.randn(4, 3, 2, 2, dtype=torch.float64)).dtype == torch.float64

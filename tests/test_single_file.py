@@ -60,6 +60,10 @@ def test_everything_else_is_the_committed_notebook(editions):
     first_code = next(i for i, c in enumerate(edition.cells)
                       if c.cell_type == "code" and c not in added)
     assert edition.cells.index(added[0]) < first_code  # near the top, before any code
+    framework = committed.metadata["d2l_bn"]["framework"]
+    assert committed.metadata["kernelspec"]["name"] == f"d2l-bn-{framework}"  # the book's
+    assert edition.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3",
+                                              "language": "python"}  # any Jupyter's kernel
     nbformat.validate(edition)
 
 

@@ -77,7 +77,8 @@ def test_loaders_layout_types_and_shuffling(framework, d2l, smoke):
     assert data.text_labels([0, 9]) == ["t-shirt", "ankle boot"]
 
 
-def test_pytorch_batches_are_not_mistaken_for_channels_last(smoke):
+@pytest.mark.parametrize("framework", ["pytorch"])  # its environment's pass runs it
+def test_pytorch_batches_are_not_mistaken_for_channels_last(framework, smoke):
     """A (N, 1, H, W) batch from ``X[idx]`` has a channel stride of 1, which PyTorch reads
     as channels-last and answers with much slower batch-norm kernels (see d2l_bn.data.gather)."""
     import torch
