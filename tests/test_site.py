@@ -39,7 +39,7 @@ PERFORMANCE = "chapters/performance"
 PAGES = {"landing": LANDING, "chapter": CHAPTER, "exercises": EXERCISES,
          "performance": PERFORMANCE}
 VIEWPORTS = {"phone": (390, 844), "desktop": (1366, 900)}
-LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX"}
 DEFAULT = "pytorch"
 STORAGE_KEY = "sphinx-design-tab-id-framework"  # sphinx-design's prefix + our sync group
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -292,7 +292,7 @@ def test_every_tab_group_has_one_tab_per_framework_with_code(site, browser):
     assert selections(browser) == {DEFAULT}
     # no framework cell was left outside a tab-set
     loose = browser.execute_script("""
-        return [...document.querySelectorAll('.cell.tag_mxnet, .cell.tag_pytorch, .cell.tag_tensorflow')]
+        return [...document.querySelectorAll('.cell.tag_mxnet, .cell.tag_pytorch, .cell.tag_tensorflow, .cell.tag_jax')]
             .filter(el => !el.closest('.sd-tab-set')).length;""")
     assert loose == 0
 
@@ -556,7 +556,7 @@ def test_exercises_page_has_tabs_and_hides_solutions(build):
     for tab_set, group in zip(tab_sets, groups):
         labels = tab_set.find_all("label", class_="sd-tab-label", recursive=False)
         assert [label["data-sync-id"] for label in labels] == [fw for fw, _ in group]
-    for cell in page.select("div.cell.tag_mxnet, div.cell.tag_pytorch, div.cell.tag_tensorflow"):
+    for cell in page.select(", ".join(f"div.cell.tag_{fw}" for fw in FRAMEWORKS)):
         assert cell.find_parent("div", class_="sd-tab-set"), "a framework cell outside the tabs"
     # every solution cell: code and output inside a closed <details> toggle
     n_hidden = sum("hide-cell" in c.metadata.get("tags", [])
@@ -749,7 +749,7 @@ def test_clicked_tab_stays_where_it_was(site, browser, screen):
         groups = tab_sets(browser)
         n = len(groups)
         for index, framework in [(n - 1, "mxnet"), (n // 2, "tensorflow"), (n - 2, "pytorch"),
-                                 (2 * n // 3, "mxnet"), (n - 1, "tensorflow")]:
+                                 (2 * n // 3, "mxnet"), (n // 3, "jax"), (n - 1, "tensorflow")]:
             label = groups[index].find_element("css selector",
                                                f"label[data-sync-id='{framework}']")
             browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
@@ -781,6 +781,9 @@ def test_framework_query_ignores_case_and_unknown_names(site, browser):
     assert browser.current_url.endswith("?framework=tensorflow")
     load(browser, chapter + "?framework=PYTORCH")
     assert selections(browser) == {"pytorch"}
+    load(browser, chapter + "?framework=jax")  # the fourth tab, added last
+    assert selections(browser) == {"jax"}
+    assert "from flax import nnx" in visible_code(tab_sets(browser)[0])
 
     fresh(browser, chapter)
     load(browser, chapter + "?framework=bogus")
