@@ -12,7 +12,7 @@ from pathlib import Path
 
 from d2l_bn.settings import SMOKE_ENV
 
-# The variables through which the three frameworks (and their math libraries) take their
+# The variables through which the frameworks (and their math libraries) take their
 # thread counts. On a shared machine, a kernel whose two OpenMP threads wait for each
 # other at every operation can run ten times slower than one with a single thread.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
