@@ -26,8 +26,9 @@ TRAINER_NOTE = ("Trainer.fit = the examples/sec the Trainer reports for one fit(
                 "Trainer/raw = the ratio of the two, per repeat.")
 LAYER_NOTE = (
     "Built-in layers: nn.BatchNorm1d/2d; keras.layers.BatchNormalization(momentum=0.9, "
-    "epsilon=1e-5) (NHWC); gluon.nn.BatchNorm. TensorFlow: eager = op by op, tf.function = "
-    "the same call traced into a graph. MXNet: imperative (not hybridized).")
+    "epsilon=1e-5) (NHWC); gluon.nn.BatchNorm; flax.nnx.BatchNorm(momentum=0.9, "
+    "epsilon=1e-5) (NHWC). TensorFlow: eager = op by op, tf.function = the same call traced "
+    "into a graph. MXNet: imperative (not hybridized). JAX: jit = compiled with jax.jit.")
 
 
 def num(x: float | None) -> str:
