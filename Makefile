@@ -101,7 +101,7 @@ test: setup browser
 	$(MXNET_PY) -m pytest -o addopts= tests
 
 lint: setup
-	$(PY) -m ruff check d2l_bn book benchmarks tests _ext
+	$(PY) -m ruff check d2l_bn book benchmarks tests _ext conftest.py
 
 clean:
 	rm -rf _build .pytest_cache test-output _vendor

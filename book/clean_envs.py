@@ -3,7 +3,7 @@
 Each *stack* is one framework's environment as a learner would make it, on numpy 2, with
 exact pins (``STACKS``) and nothing from this repository::
 
-    python -m book.clean_envs [pytorch|tensorflow ...]   # build or reuse; print versions
+    python -m book.clean_envs [pytorch|tensorflow|jax ...]   # build or reuse; print versions
 
 A stack is built once, under ``test-output/learner-envs/<name>-<hash>/`` (the hash covers
 the Python version and the pins, so changing a pin builds a new one; ``$D2L_BN_ENV_CACHE``
@@ -19,7 +19,8 @@ stack lacks (``d2l_bn`` and pooch; platformdirs comes with Jupyter, which needs 
 Notebooks run with ``nbclient`` *inside* the environment, in a kernel from it, with the
 working directory in a temporary folder (never the repository, which would make the
 package importable) and Jupyter's user folders redirected (no kernel spec from
-elsewhere).
+elsewhere). The rest of the caller's environment passes through (``clean_environ``): in
+a test session, the root conftest.py's smoke mode and JAX compilation cache too.
 """
 
 from __future__ import annotations
@@ -48,10 +49,15 @@ STACKS = {
     "pytorch": ["torch==2.13.0", "numpy==2.0.2", *NOTEBOOK_TOOLS],
     # tensorflow-cpu: 261 MB against 545 MB for `tensorflow`; Keras 3 comes with it.
     "tensorflow": ["tensorflow-cpu==2.21.0", "numpy==2.4.6", *NOTEBOOK_TOOLS],
+    # JAX needs numpy >= 2 and scipy; jaxlib is its CPU runtime (350 MB installed; the whole
+    # stack 880 MB). Flax also pulls what its checkpointing and printing use (orbax-checkpoint
+    # with tensorstore, msgpack, rich, treescope, PyYAML), unpinned as in the other stacks.
+    "jax": ["jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8", "optax==0.2.8", "numpy==2.4.6",
+            *NOTEBOOK_TOOLS],
 }
 # Distributions whose versions a report shows first.
-KEY_PACKAGES = ("numpy", "torch", "tensorflow-cpu", "keras", "matplotlib", "d2l-bn",
-                "pooch", "platformdirs", "ipykernel", "nbclient")
+KEY_PACKAGES = ("numpy", "torch", "tensorflow-cpu", "keras", "jax", "jaxlib", "flax", "optax",
+                "matplotlib", "d2l-bn", "pooch", "platformdirs", "ipykernel", "nbclient")
 PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -209,7 +215,7 @@ print(json.dumps({"executable": sys.executable, "d2l_bn_file": d2l_bn.__file__,
                   "d2l_bn_version": d2l_bn.__version__, "numpy": numpy.__version__,
                   "importable": {m: importlib.util.find_spec(m) is not None
                                  for m in ("pooch", "platformdirs", "torch", "tensorflow",
-                                           "mxnet")}}))
+                                           "mxnet", "jax")}}))
 """
 
 

@@ -90,7 +90,8 @@ def spec(extra: str, url: str, version: str = __version__) -> str:
 def setup_cell(framework: str, url: str, extra: str) -> str:
     """The Colab setup cell for ``framework``: installs ``d2l_bn[extra]`` at ``__version__``.
 
-    ``extra`` is both the pip extra and the module it provides (torch, tensorflow, mxnet).
+    ``extra`` is both the pip extra and the module it provides (torch, tensorflow, mxnet,
+    jax).
     """
     restart = RESTART.format() if framework in RESTART_AFTER_INSTALL else ""
     return CELL.format(version=__version__, label=LABELS[framework], spec=spec(extra, url),

@@ -208,6 +208,7 @@ class Trainer(TrainerBase):
 
     def prepare_steps(self, model: Classifier, data: FashionMNIST) -> None:
         steps, params, rest = _split(model)
+        self._steps, self._params, self._rest = steps, params, rest  # fit_epoch renews them
         self.opt_state = _on_device(model.configure_optimizers().init(params))
         self._lr = _on_device(jnp.float32(model.lr))
         self._sums = _on_device(jnp.zeros(2))  # summed loss, correct count

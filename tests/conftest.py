@@ -1,4 +1,7 @@
-"""Shared pytest setup: smoke mode by default, the repository importable, framework fixtures.
+"""Shared pytest setup: the repository importable, framework fixtures, two passes.
+
+Smoke mode by default and JAX's compilation cache are set for every session, also one
+that collects only notebooks, by the root ``conftest.py`` (loaded before this file).
 
 The frameworks run in two environments (``book.environments``: ``.venv`` with numpy 2 for
 PyTorch, TensorFlow and JAX; ``.venv-mxnet`` with numpy 1.26 for MXNet), so the suite
@@ -107,14 +110,11 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     env = environments.current()
-    return (f"d2l_bn frameworks tested in-process: {', '.join(TESTED) or 'none'} "
+    return [f"d2l_bn frameworks tested in-process: {', '.join(TESTED) or 'none'} "
             f"(environment {env.folder if env else sys.prefix}; {TEST_FRAMEWORKS_ENV} "
-            f"overrides)")
-
-# A plain `pytest` runs every notebook (through nbval) and every training test in smoke
-# mode, which is what the suite is sized for; set D2L_BN_SMOKE=0 for full runs. Set here,
-# before any test or notebook kernel starts, so the kernels inherit it.
-os.environ.setdefault(SMOKE_ENV, "1")
+            f"overrides)",
+            f"{SMOKE_ENV}={os.environ.get(SMOKE_ENV)!r}, JAX_COMPILATION_CACHE_DIR="
+            f"{os.environ.get('JAX_COMPILATION_CACHE_DIR')!r} (conftest.py)"]
 
 
 @pytest.fixture(params=FRAMEWORKS)

@@ -2,8 +2,10 @@
 
 Where a framework forces a difference, the test states it (and the README lists it):
 ``try_gpu`` returns the framework's own device object; ``init_cnn`` works before the
-first forward pass only in MXNet, whose Gluon defers weight creation, and raises a
-clear error elsewhere.
+first forward pass in MXNet, whose Gluon defers weight creation, and in JAX, where Flax
+creates the weights with the model, and raises a clear error elsewhere. JAX adds a few
+names and one parameter for its explicit PRNG keys (``EXTRAS``: the only exceptions to
+"the same names and signatures").
 
 The frameworks live in two environments (``book.environments``), so the comparisons
 across frameworks read each backend's public names, docstrings and signatures in its own
@@ -34,6 +36,12 @@ SIGNATURES = [("FashionMNIST", "__init__"), ("Trainer", "__init__"), ("Trainer",
               ("Classifier", "accuracy"), ("Classifier", "training_step"),
               ("Classifier", "validation_step"), ("Classifier", "configure_optimizers"),
               ("init_cnn", None), ("set_seed", None), ("try_gpu", None)]
+# The documented extras of a backend (README; d2l_bn/jax.py): JAX draws its random
+# numbers from explicit PRNG keys, so it also exports the key stream that set_seed starts
+# (next_key, and rngs for building Flax models) and init_cnn takes an optional key.
+# Extra parameters come last and have defaults, so a call that works elsewhere works here.
+EXTRAS = {"jax": {"names": {"next_key", "rngs"},
+                  "parameters": {"init_cnn": [["key", "POSITIONAL_OR_KEYWORD", "None"]]}}}
 
 
 def backend(framework):
@@ -69,12 +77,18 @@ def describe(framework: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def extras(framework: str) -> dict:
+    return EXTRAS.get(framework, {"names": set(), "parameters": {}})
+
+
 def test_backends_export_the_same_public_names():
     names = {fw: set(describe(fw)["all"]) for fw in FRAMEWORKS}
     reference = names["pytorch"]
     for fw, exported in names.items():
-        assert exported == reference, f"{fw} differs: {exported ^ reference}"
+        assert exported == reference | extras(fw)["names"], (
+            f"{fw} differs: {exported ^ (reference | extras(fw)['names'])}")
     assert REQUIRED <= reference
+    assert not set().union(*(e["names"] for e in EXTRAS.values())) & reference  # extras only
 
 
 def test_every_exported_name_exists_with_a_docstring():
@@ -85,8 +99,17 @@ def test_every_exported_name_exists_with_a_docstring():
 @pytest.mark.parametrize("name, method", SIGNATURES)
 def test_signatures_agree_across_frameworks(name, method):
     reference = describe("pytorch")["signatures"][f"{name}.{method}"]
+    qualified = f"{name}.{method}" if method else name
     for fw in FRAMEWORKS:
-        assert describe(fw)["signatures"][f"{name}.{method}"] == reference, (fw, name, method)
+        expected = reference + extras(fw)["parameters"].get(qualified, [])
+        assert describe(fw)["signatures"][f"{name}.{method}"] == expected, (fw, name, method)
+
+
+def test_extras_name_real_signatures():
+    """Every allowed extra parameter belongs to a compared signature (no stale entry)."""
+    compared = {f"{name}.{method}" if method else name for name, method in SIGNATURES}
+    for extra in EXTRAS.values():
+        assert set(extra["parameters"]) <= compared
 
 
 def test_try_gpu_returns_the_framework_device_naming_the_cpu_here(d2l):
@@ -103,6 +126,12 @@ def lenet_like(framework, d2l):
         import keras
         net = keras.Sequential([keras.layers.Conv2D(4, 5), keras.layers.Flatten(),
                                 keras.layers.Dense(10)])
+    elif framework == "jax":  # Flax has no lazily sized layers: 28 x 28 inputs
+        from flax import nnx
+        rngs = d2l.rngs()
+        net = nnx.Sequential(nnx.Conv(1, 4, kernel_size=(5, 5), padding="VALID", rngs=rngs),
+                             lambda X: X.reshape(X.shape[0], -1),
+                             nnx.Linear(24 * 24 * 4, 10, rngs=rngs))
     else:
         from mxnet.gluon import nn
         net = nn.Sequential()
@@ -120,6 +149,12 @@ def test_init_cnn_before_the_first_batch(framework, d2l):
     model = lenet_like(framework, d2l)
     if framework == "mxnet":
         d2l.init_cnn(model)  # Gluon creates the weights later, with this initializer
+    elif framework == "jax":
+        kernel = model.net.layers[0].kernel
+        before = np.array(kernel[...])
+        d2l.init_cnn(model)  # Flax created the weights with the model: overwritten now
+        assert not np.array_equal(before, np.asarray(kernel[...]))
+        assert not np.asarray(model.net.layers[0].bias[...]).any()  # zero biases
     else:
         with pytest.raises(ValueError, match="run one batch through it first|call it on one"):
             d2l.init_cnn(model)
@@ -134,6 +169,8 @@ def first_weights(framework, d2l, seed):
         return model.net[0].weight.detach().numpy().copy()
     if framework == "tensorflow":
         return model.net.layers[0].kernel.numpy().copy()
+    if framework == "jax":
+        return np.array(model.net.layers[0].kernel[...])
     return model.net[0].weight.data().asnumpy().copy()
 
 
@@ -153,8 +190,8 @@ def test_set_seed_makes_initialization_and_shuffling_repeatable(framework, d2l, 
 
 def test_import_d2l_bn_loads_no_framework():
     code = ("import sys, d2l_bn, d2l_bn.data, d2l_bn.loop, d2l_bn.board, d2l_bn.settings, "
-            "d2l_bn.tab; print([m for m in ('torch', 'tensorflow', 'mxnet', 'keras', "
-            "'book') if m in sys.modules])")
+            "d2l_bn.tab; print([m for m in ('torch', 'tensorflow', 'mxnet', 'keras', 'jax', "
+            "'flax', 'optax', 'book') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"

@@ -2,7 +2,8 @@
 
 Outside Colab the cell does nothing, so the slow tests here run it with a stand-in for
 Colab (a ``google.colab`` module in ``sys.modules``) in a clean environment (the PyTorch
-stack of ``book.clean_envs``, on numpy 2), against a local git repository that holds
+stack of ``book.clean_envs``, on numpy 2; the JAX stack for the JAX cell), against a
+local git repository that holds
 the package with the release tag ``v<version>`` in place of the course's GitHub
 repository: the cell's own pip command, git URL and tag, only the host changed.
 """
@@ -142,3 +143,25 @@ def test_mxnet_cell_restarts_the_runtime_after_numpy_changes(torch_stack, tagged
     assert again.returncode == 0, again.stderr[-3000:]
     version, device = again.stdout.split()
     assert version.startswith("1.") and device == "cpu(0)"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # a fresh machine builds the stack first (minutes)
+def test_jax_cell_installs_the_extra_without_a_restart(tagged_repo, tmp_path):
+    """JAX needs numpy 2, which Colab runs: the cell installs d2l_bn[jax] (the stack's
+    versions satisfy the extra, pip changes none) and the same kernel goes on."""
+    stack, record = clean_envs.stack("jax")
+    env = clean_envs.overlay(stack, tmp_path / "env")
+    python = clean_envs.python_of(env)
+    # JAX, seeing google.colab, imports google.colab.output (for its debugger): stand in.
+    probe = ('\nsys.modules["google.colab"].output = types.ModuleType("google.colab.output")'
+             "\nfrom d2l_bn import jax as d2l\nprint(d2l.try_gpu())")
+    done = run_in_colab(python, local_cell("jax", tagged_repo) + probe,
+                        before="import numpy\n")  # Colab has numpy loaded
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Installing d2l_bn[jax] @ git+file://localhost/")
+    assert "restarting" not in done.stdout and "cpu" in lines[-1].lower()
+    installed = clean_envs.versions(env)
+    for name in ("jax", "jaxlib", "flax", "optax", "numpy"):
+        assert installed[name] == record["versions"][name], name

@@ -77,7 +77,7 @@ html_theme_options = {{
 root_doc = "index"
 nb_execution_mode = "off"
 nitpicky = True
-exclude_patterns = ["_build", "chapters/mxnet", "chapters/pytorch", "chapters/tensorflow"]
+exclude_patterns = {["_build", *(f"chapters/{fw}" for fw in LABELS)]!r}
 framework_tabs_default = "{DEFAULT}"
 framework_tabs_sync_group = "{GROUP}"
 """
@@ -132,7 +132,7 @@ def code_cell(*classes: str) -> nodes.container:
     (code_cell("tag_pytorch"), "pytorch"),
     (code_cell("tag_hide-input", "tag_tensorflow"), "tensorflow"),
     (code_cell("tag_hide-input"), None),  # a tag, but not a framework
-    (code_cell("tag_jax"), None),  # not a configured framework
+    (code_cell("tag_caffe"), None),  # not a configured framework
     (code_cell("pytorch"), None),  # MyST-NB's prefix is required
     (nodes.container(nb_element="cell_markdown", classes=["tag_pytorch"]), None),
     (nodes.paragraph(classes=["tag_pytorch"]), None),
@@ -190,7 +190,7 @@ def test_build_is_clean(site):
 def test_labels_default_to_the_framework_registry(site):
     app, _, _ = site  # conf.py leaves framework_tabs_labels unset
     assert list(app.config.framework_tabs_labels.items()) == list(LABELS.items())
-    assert list(LABELS) == ["mxnet", "pytorch", "tensorflow"]
+    assert list(LABELS) == ["mxnet", "pytorch", "tensorflow", "jax"]
 
 
 def test_consecutive_framework_cells_become_one_tab_set_each(site):

@@ -2,7 +2,8 @@
 
 Each test takes one framework's stack from ``book.clean_envs`` (numpy 2, exact pins,
 built once and cached), installs the package's wheel into a fresh overlay on it (not an
-editable install, and with pip resolving the wheel's own dependencies), and runs that
+editable install, and with pip resolving the wheel's own dependencies, which must leave
+the stack's pinned versions as they are), and runs that
 framework's chapter notebook top to bottom in smoke mode in a kernel of that
 environment, from a folder outside the repository. The installed versions and the
 timings are printed (``[learner env]`` lines). The single-file edition, which needs no
@@ -22,8 +23,9 @@ from d2l_bn import __version__
 
 ROOT = clean_envs.ROOT
 # What a learner would type. The tensorflow extra names `tensorflow` (545 MB; what Colab
-# ships), which tensorflow-cpu does not satisfy, so that stack takes the wheel alone.
-EXTRAS = {"pytorch": "[torch]", "tensorflow": ""}
+# ships), which tensorflow-cpu does not satisfy, so that stack takes the wheel alone. The
+# jax extra's ranges (pyproject.toml) must be met by the stack's pins: pip adds nothing.
+EXTRAS = {"pytorch": "[torch]", "tensorflow": "", "jax": "[jax]"}
 
 
 @pytest.fixture(scope="module")
@@ -62,4 +64,6 @@ def test_chapter_runs_from_the_wheel_on_numpy_2(framework, wheel, tmp_path, caps
     assert probe["d2l_bn_file"] == str(clean_envs.site_packages(env) / "d2l_bn" / "__init__.py")
     assert probe["d2l_bn_version"] == installed["d2l-bn"] == __version__
     assert probe["numpy"].startswith("2.") and installed["numpy"] == probe["numpy"]
+    pinned = [pin.split("==")[0] for pin in clean_envs.STACKS[framework]]
+    assert {p: installed[p] for p in pinned} == {p: record["versions"][p] for p in pinned}
     assert probe["importable"]["pooch"] and probe["importable"]["platformdirs"]

@@ -10,11 +10,13 @@ pooch or platformdirs.
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
 import nbformat
 import pytest
+import tomllib
 
 from book import clean_envs, single_file
 from book.notebooks import sources, target
@@ -56,15 +58,26 @@ def test_everything_else_is_the_committed_notebook(editions):
     added = [c for c in edition.cells if "single-file-helpers" in c.metadata.get("tags", [])]
     assert [c for c in edition.cells if c not in added] == kept  # sources, ids, outputs
     assert [c.cell_type for c in added] == ["markdown", "code"]
+    framework = committed.metadata["d2l_bn"]["framework"]
+    assert single_file.PIP[framework] in added[0].source  # the note says what to install
     assert "hide-cell" in helpers(edition).metadata["tags"]  # collapsed on a site
     first_code = next(i for i, c in enumerate(edition.cells)
                       if c.cell_type == "code" and c not in added)
     assert edition.cells.index(added[0]) < first_code  # near the top, before any code
-    framework = committed.metadata["d2l_bn"]["framework"]
     assert committed.metadata["kernelspec"]["name"] == f"d2l-bn-{framework}"  # the book's
     assert edition.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3",
                                               "language": "python"}  # any Jupyter's kernel
     nbformat.validate(edition)
+
+
+def test_install_lines_name_each_framework_and_the_jax_extra():
+    """One pip line per framework; JAX's asks for the ranges of the package's jax extra."""
+    assert set(single_file.PIP) == set(FRAMEWORKS)
+    for framework, line in single_file.PIP.items():
+        assert line.startswith("pip install ") and "matplotlib" in line.split(), framework
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["jax"]
+    assert shlex.split(single_file.PIP["jax"]) == ["pip", "install", *extra, "matplotlib"]
 
 
 def test_command_writes_every_edition(tmp_path):
@@ -82,7 +95,8 @@ def test_helpers_cell_shadows_an_installed_d2l_bn():
     probe = helpers(edition).source + (
         "\nimport json, sys\nimport d2l_bn\n"
         "print(json.dumps({'file': d2l_bn.__file__, 'version': d2l_bn.__version__,"
-        " 'frameworks_loaded': [m for m in ('torch', 'tensorflow', 'mxnet') if m in sys.modules],"
+        " 'frameworks_loaded': [m for m in ('torch', 'tensorflow', 'mxnet', 'jax', 'flax')"
+        "                       if m in sys.modules],"
         " 'names': [n for n in globals() if n.startswith('_') and 'D2L' in n.upper()]}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, cwd=clean_envs.cache_root())
@@ -122,4 +136,4 @@ def test_single_file_pytorch_notebook_runs_without_d2l_bn(tmp_path, capsys):
     assert probe["d2l_bn_file"] == "(embedded in this notebook)/d2l_bn/__init__.py"
     assert probe["numpy"].startswith("2.")
     assert probe["importable"] == {"pooch": False, "platformdirs": False, "torch": True,
-                                   "tensorflow": False, "mxnet": False}
+                                   "tensorflow": False, "mxnet": False, "jax": False}

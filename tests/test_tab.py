@@ -42,5 +42,5 @@ def test_an_error_in_a_tab_cell_fails_the_cell(shell):
 
 
 def test_unknown_framework_is_refused(shell):
-    result = run(shell, "%%tab jax\nx = 1")
-    assert not result.success and "Unknown framework 'jax'" in str(result.error_in_exec)
+    result = run(shell, "%%tab caffe\nx = 1")
+    assert not result.success and "Unknown framework 'caffe'" in str(result.error_in_exec)

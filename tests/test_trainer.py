@@ -5,6 +5,7 @@ Real data (the smoke subset: 1,024 training and 512 evaluation images) and tiny 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -13,6 +14,23 @@ import pytest
 from d2l_bn import data as data_module
 from d2l_bn import loop
 from d2l_bn.board import ProgressBoard
+
+
+@functools.cache
+def tiny_class(d2l):
+    """The class of the tiny models of one backend. One class, not one per model: JAX
+    compiles the trainer's steps once per model structure, and the class is part of it."""
+
+    class Tiny(d2l.Classifier):
+        def __init__(self, net, lr):
+            super().__init__(lr)
+            self.net = net
+
+    return Tiny
+
+
+def flatten(X):  # (N, 28, 28, 1) -> (N, 784), for Flax NNX: one function, one structure
+    return X.reshape(X.shape[0], -1)
 
 
 def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10):
@@ -35,7 +53,16 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10)
 
         def get():
             return bn.moving_mean.numpy().copy()
-    else:
+    elif framework == "jax":
+        from flax import nnx
+        rngs = d2l.rngs()
+        bn = nnx.BatchNorm(32, rngs=rngs)
+        net = nnx.Sequential(flatten, nnx.Linear(784, 32, rngs=rngs), *([bn] if with_bn else []),
+                             nnx.relu, nnx.Linear(32, outputs, rngs=rngs))
+
+        def get():
+            return np.array(bn.mean[...])
+    elif framework == "mxnet":
         from mxnet.gluon import nn
         bn = nn.BatchNorm()
         net = nn.Sequential()
@@ -46,13 +73,12 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10)
 
         def get():
             return bn.running_mean.data().asnumpy().copy()
+    else:
+        raise LookupError(f"tests/test_trainer.py has no tiny model for {framework!r}")
+    return tiny_class(d2l)(net, lr), get
 
-    class Tiny(d2l.Classifier):
-        def __init__(self):
-            super().__init__(lr)
-            self.net = net
 
-    return Tiny(), get
+CHANNELS_LAST = {"tensorflow", "jax"}  # NHWC images; the others NCHW
 
 
 def as_numpy(tensor) -> np.ndarray:
@@ -64,7 +90,8 @@ def test_loaders_layout_types_and_shuffling(framework, d2l, smoke):
     data = d2l.FashionMNIST(batch_size=100)
     assert (data.num_train, data.num_val) == (1024, 512)
     X, y = next(iter(data.train_dataloader()))
-    expected = (100, 28, 28, 1) if framework == "tensorflow" else (100, 1, 28, 28)
+    expected = (100, 28, 28, 1) if data.channels_last else (100, 1, 28, 28)
+    assert data.channels_last == (framework in CHANNELS_LAST)
     assert tuple(X.shape) == expected and tuple(y.shape) == (100,)
     X = as_numpy(X)
     assert X.dtype == np.float32 and 0.0 <= X.min() and X.max() <= 1.0
@@ -98,7 +125,7 @@ def test_pytorch_batches_are_not_mistaken_for_channels_last(framework, smoke):
 def test_resize_gives_requested_size(framework, d2l, smoke):
     data = d2l.FashionMNIST(batch_size=8, resize=(32, 32))
     X, _ = next(iter(data.val_dataloader()))
-    assert tuple(X.shape) == ((8, 32, 32, 1) if framework == "tensorflow" else (8, 1, 32, 32))
+    assert tuple(X.shape) == ((8, 32, 32, 1) if framework in CHANNELS_LAST else (8, 1, 32, 32))
 
 
 def test_smoke_mode_shrinks_the_run(d2l, smoke):
@@ -135,8 +162,13 @@ def test_bn_enters_training_mode_and_validation_does_not_touch_it(framework, d2l
     trainer = d2l.Trainer(max_epochs=1)
     trainer.prepare(model, data)
     before = moving_mean()
-    X, y = next(iter(data.train_dataloader()))
-    trainer.train_step(model, X, y)
+    if framework == "jax":
+        # The jitted step works on the model's split arrays, which fit_epoch (public)
+        # splits off and writes back: train_step alone is a hook of that loop.
+        trainer.fit_epoch(model, data, 0)
+    else:
+        X, y = next(iter(data.train_dataloader()))
+        trainer.train_step(model, X, y)
     after_step = moving_mean()
     assert np.abs(after_step - before).max() > 1e-4
     trainer.evaluate(model, data)
@@ -169,6 +201,10 @@ def weights(framework, model):
         return [t.detach().numpy().copy() for t in model.state_dict().values()]
     if framework == "tensorflow":
         return [v.numpy().copy() for v in model.variables]
+    if framework == "jax":
+        import jax
+        from flax import nnx
+        return [np.array(a) for a in jax.tree.leaves(nnx.state(model))]
     return [p.data().asnumpy().copy() for p in model.collect_params().values()]
 
 
@@ -269,9 +305,13 @@ def test_a_lone_last_training_example_joins_the_previous_batch(framework, d2l, s
     assert not d2l.Trainer(max_epochs=1, board=False, verbose=False).fit(model, data).diverged
 
 
-def test_labels_have_the_same_dtype_everywhere(d2l, smoke):
-    _, y = next(d2l.FashionMNIST(batch_size=8).train_dataloader())
-    assert as_numpy(y).dtype == np.int64
+def test_labels_are_int64_but_int32_in_jax(framework, d2l, smoke):
+    """int64 labels everywhere but in JAX, which computes in 32 bits unless told otherwise
+    (as the README says); the data's own arrays stay int64."""
+    data = d2l.FashionMNIST(batch_size=8)
+    _, y = next(data.train_dataloader())
+    assert as_numpy(y).dtype == (np.int32 if framework == "jax" else np.int64)
+    assert data.train_y.dtype == np.int64
 
 
 def test_validation_split_is_held_out_from_training(d2l, framework, monkeypatch):
@@ -279,7 +319,7 @@ def test_validation_split_is_held_out_from_training(d2l, framework, monkeypatch)
     data = d2l.FashionMNIST(batch_size=128, evaluate_on="validation")
     assert (data.num_train, data.num_val) == (50000, 10000)
     raw = data_module.load_arrays()
-    squeeze = (lambda X: X[..., 0]) if framework == "tensorflow" else (lambda X: X[:, 0])
+    squeeze = (lambda X: X[..., 0]) if framework in CHANNELS_LAST else (lambda X: X[:, 0])
     np.testing.assert_array_equal(squeeze(data.val_X),
                                   raw.train_images[50000:].astype(np.float32) / 255.0)
     np.testing.assert_array_equal(data.val_y, raw.train_labels[50000:])
@@ -296,8 +336,17 @@ def test_summary_names_the_evaluation_split(framework, d2l, smoke, capsys):
 
 
 def in_training_mode(framework, model) -> bool | None:
-    """Where the mode is kept on the model (PyTorch), whether it is training mode."""
-    return model.training if framework == "pytorch" else None
+    """Where the mode is kept on the model (PyTorch; JAX: the use_running_average of its
+    BN layers), whether it is training mode."""
+    if framework == "pytorch":
+        return model.training
+    if framework == "jax":
+        from flax import nnx
+        flags = {m.use_running_average for _, m in nnx.iter_graph(model)
+                 if isinstance(m, nnx.BatchNorm)}
+        assert len(flags) == 1  # every BN layer in the same mode
+        return not flags.pop()
+    return None
 
 
 def test_interrupted_fit_leaves_prediction_mode_and_no_stale_result(framework, d2l, smoke):
