@@ -162,16 +162,22 @@ def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
 
 
 def _make_folder(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return the ones created (deepest last)."""
+    """Create ``folder`` and its missing parents; return the ones created (deepest last).
+
+    Safe against another process creating the same folders at the same moment; on
+    failure the folders this call created are removed again (unless another process has
+    put something in them meanwhile).
+    """
     created = []
     for parent in reversed([folder, *folder.parents]):
         try:
-            if parent.is_dir():
-                continue
             parent.mkdir()
         except OSError as err:
+            if parent.is_dir():  # it was there already, or another process just made it
+                continue
             for made in reversed(created):
-                made.rmdir()
+                with contextlib.suppress(OSError):
+                    made.rmdir()
             what = "is a file, not a folder" if parent.exists() else \
                 f"cannot be created ({err.strerror or err})"
             raise DatasetError(
