@@ -22,8 +22,10 @@ from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
 from sphinx.application import Sphinx
+from sphinx.locale import get_translation
 
 __version__ = "0.1.0"
+_ = get_translation("site")  # "and" in the Portuguese site's labels (_ext/translation.py)
 
 STYLE = "author_year"
 
@@ -42,7 +44,7 @@ def cited_names(entry) -> str:
     if len(names) == 1:
         return names[0]
     if len(names) == 2:
-        return f"{names[0]} and {names[1]}"
+        return str(_("{first} and {second}")).format(first=names[0], second=names[1])
     return f"{names[0]} et al."
 
 

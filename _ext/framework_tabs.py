@@ -51,6 +51,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.locale import get_translation
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.osutil import relative_uri
@@ -60,6 +61,7 @@ from sphinx_design.shared import create_component
 from d2l_bn import LABELS
 
 logger = logging.getLogger(__name__)
+_ = get_translation("site")  # the site catalog, registered by _ext/translation.py
 
 __version__ = "0.1.0"
 
@@ -69,11 +71,15 @@ STATIC = Path(__file__).parent / "static"
 
 
 def framework_notebooks(env, docname: str) -> dict[str, Path]:
-    """framework -> notebook, for a merged page (``chapters/<fw>/<name>.ipynb`` next to it)."""
+    """framework -> notebook, for a merged page: ``chapters/<fw>/<name>.ipynb`` next to it,
+    or, where ``framework_tabs_notebook_dir`` is set (the Portuguese site:
+    ``chapters/pt_BR``), ``<that folder>/<fw>/<name>.ipynb``."""
     source = Path(env.doc2path(docname))
     if source.suffix != ".ipynb":
         return {}
-    notebooks = {fw: source.parent / fw / f"{source.stem}.ipynb"
+    folder = env.config.framework_tabs_notebook_dir
+    folder = Path(env.srcdir) / folder if folder else source.parent
+    notebooks = {fw: folder / fw / f"{source.stem}.ipynb"
                  for fw in env.config.framework_tabs_labels}
     return {fw: path for fw, path in notebooks.items() if path.is_file()}
 
@@ -196,26 +202,29 @@ class FrameworkTabs(SphinxTransform):
             para += nodes.Text(": ")
             # The URLs are filled in when the page is written (resolve_links), so that
             # they follow the repository settings even in an incremental build.
-            colab = nodes.reference("", "Open in Colab", refuri="", internal=False,
+            colab = nodes.reference("", str(_("Open in Colab")), refuri="", internal=False,
                                     colab_notebook=path.relative_to(srcdir).as_posix(),
                                     classes=["colab-link", f"colab-{framework}"])
             para += nodes.inline("", "", colab, nodes.Text(" · "), classes=["colab-launch"])
             para += nodes.reference(
-                "", "", nodes.inline(text=f"{label} notebook"), refuri="",
+                "", "", nodes.inline(text=str(_("{label} notebook")).format(label=label)),
+                refuri="",
                 notebook_download=download_name(docname, framework),
                 classes=["notebook-download", f"notebook-download-{framework}"])
             if framework in single:  # the helpers embedded: nothing to install but the framework
                 para += nodes.Text(" · ")
                 para += nodes.reference(
-                    "", "", nodes.inline(text="single file, nothing to install"), refuri="",
+                    "", "", nodes.inline(text=str(_("single file, nothing to install"))),
+                    refuri="",
                     notebook_download=download_name(docname, framework, "-single"),
                     classes=["notebook-download-single", f"notebook-download-single-{framework}"])
             items += nodes.list_item("", para)
-        intro = nodes.paragraph(text="Run this chapter yourself in one framework: each "
-                                     "notebook has only that framework's code, and its first "
-                                     "cell installs what it needs when it runs in Colab.")
+        intro = nodes.paragraph(text=str(_(
+            "Run this chapter yourself in one framework: each notebook has only that "
+            "framework's code, and its first cell installs what it needs when it runs in "
+            "Colab.")))
         block = nodes.admonition(
-            "", nodes.title(text="Run this chapter"), intro, items,
+            "", nodes.title(text=str(_("Run this chapter"))), intro, items,
             classes=["tip", "framework-launch"], ids=[f"launch-{Path(docname).name}"])
         title_index = section.first_child_matching_class(nodes.title)
         section.insert(0 if title_index is None else title_index + 1, block)
@@ -271,9 +280,10 @@ def header_downloads(app: Sphinx, pagename: str, templatename: str, context: dic
                   if button.get("label") == "download-buttons"), None)
     if group is None:
         return
+    labels = app.config.framework_tabs_labels
     notebooks = [{"type": "link", "url": context["pathto"](download_name(pagename, fw), 1),
-                  "text": f"{app.config.framework_tabs_labels[fw]} notebook",
-                  "tooltip": f"Download the {app.config.framework_tabs_labels[fw]} notebook",
+                  "text": str(_("{label} notebook")).format(label=labels[fw]),
+                  "tooltip": str(_("Download the {label} notebook")).format(label=labels[fw]),
                   "icon": "fas fa-code", "label": f"download-{fw}-notebook-button"}
                  for fw in framework_notebooks(app.env, pagename)]
     sources = {"download-source-button", "download-notebook-button"}
@@ -298,6 +308,7 @@ def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_design")
     app.add_config_value("framework_tabs_labels", dict(LABELS), "env", [dict])
     app.add_config_value("framework_tabs_single_file_dir", "_build/single_file", "env", [str])
+    app.add_config_value("framework_tabs_notebook_dir", "", "env", [str])
     app.add_config_value("framework_tabs_default", "pytorch", "env", [str])
     app.add_config_value("framework_tabs_sync_group", "framework", "env", [str])
     app.add_transform(FrameworkTabs)

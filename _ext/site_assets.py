@@ -150,7 +150,7 @@ def write_root_page(app: Sphinx, exception: Exception | None) -> None:
     target = app.builder.get_target_uri(root)
     title = app.config.html_title or app.config.project
     (Path(app.outdir) / "index.html").write_text(ROOT_PAGE.format(
-        lang=html.escape(app.config.language or "en"), title=html.escape(title),
+        lang=html.escape((app.config.language or "en").replace("_", "-")), title=html.escape(title),
         target=html.escape(target), target_js=json.dumps(target)), encoding="utf-8")
 
 

@@ -251,8 +251,10 @@ def output_path(source: Path, framework: str, out: Path = OUT) -> Path:
     return out / framework / f"{source.stem}-{framework}-single.ipynb"
 
 
-def write_all(out: Path = OUT, only: str | None = None) -> list[Path]:
-    """Write the single-file edition of every committed per-framework notebook."""
+def write_all(out: Path = OUT, only: str | None = None,
+              notebooks: Path | None = None) -> list[Path]:
+    """Write the single-file edition of every committed per-framework notebook (those in
+    ``notebooks/<framework>/<name>.ipynb`` if given, e.g. the Portuguese ones)."""
     import nbformat
 
     written = []
@@ -262,8 +264,9 @@ def write_all(out: Path = OUT, only: str | None = None) -> list[Path]:
         for framework in FRAMEWORKS:
             path = output_path(source, framework, out)
             path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(single_file(nbformat.read(target(source, framework), as_version=4)),
-                           path)
+            notebook = target(source, framework) if notebooks is None else \
+                notebooks / framework / f"{source.stem}.ipynb"
+            nbformat.write(single_file(nbformat.read(notebook, as_version=4)), path)
             written.append(path)
     return written
 

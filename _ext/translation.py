@@ -1,0 +1,134 @@
+"""The site in two languages (a local Sphinx extension): English, and Brazilian Portuguese
+built from the catalogs in ``locales/`` (``python -m book.translation``).
+
+What gets translated
+    Sphinx translates what its gettext builder extracts. Two fixes to that set, made
+    before Sphinx's own translation transform runs: text that sphinx-design's dropdowns
+    parse (the tables of the exercises' explanations) carries no source file, so Sphinx
+    would skip it; it gets its page's source. The benchmark tables the performance page
+    includes from ``benchmarks/results/`` are the benchmark suite's output, like a code
+    cell's output: they stay as the suite wrote them, untranslated.
+
+The extensions' own text
+    ``_()`` marks the text the extensions write (the launch box, the download menu, the
+    language switch, "and" in citation labels). It is translated with the ``site``
+    catalog (``locales/<language>/LC_MESSAGES/site.po``); so are the site title and the
+    label of MyST-NB's button that opens a collapsed cell.
+
+The language switch
+    Every page gets a button in its header leading to the same page in the other
+    language (English at the site's root, Portuguese under ``pt/``); its script keeps the
+    query (``?framework=jax``) and the section anchor, which are the same in both
+    languages (section ids come from the English titles). Each page also names its
+    other-language version with ``<link rel="alternate" hreflang>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.locale import get_translation
+from sphinx.transforms import SphinxTransform
+
+__version__ = "0.1.0"
+
+CATALOG = "site"
+_ = get_translation(CATALOG)
+STATIC = Path(__file__).parent / "static"
+LOCALES = Path(__file__).resolve().parents[1] / "locales"
+# language -> (its name, in itself; the folder of its site under the English one)
+LANGUAGES = {"en": ("English", ""), "pt_BR": ("Português", "pt")}
+HREFLANG = {"en": "en", "pt_BR": "pt-BR"}
+UNTRANSLATED_SOURCES = ("benchmarks/results/",)  # program output, shown as written
+
+
+class MarkTranslatable(SphinxTransform):
+    """Give sourceless text a source; keep the included benchmark output as it is."""
+
+    default_priority = 15  # before sphinx.transforms.i18n.Locale (20)
+
+    def apply(self, **kwargs) -> None:
+        # A sourceless node (a dropdown's text) gets the source of the text before it. A
+        # table takes the source of the text before it: MyST gives the cells of a table
+        # that an {include} brought in the including page as their source.
+        last = self.document["source"]
+        for node in self.document.findall(nodes.Element):
+            if isinstance(node, nodes.table):
+                for cell in node.findall(nodes.TextElement):
+                    cell.source = last
+                continue
+            if not isinstance(node, nodes.TextElement) or isinstance(node, nodes.Inline):
+                continue
+            if node.source and not any(isinstance(a, nodes.table) for a in _ancestors(node)):
+                last = node.source
+            elif not node.source:
+                node.source = last
+        for node in self.document.findall(nodes.TextElement):
+            if any(part in (node.source or "") for part in UNTRANSLATED_SOURCES):
+                node["translatable"] = False
+
+
+def _ancestors(node: nodes.Node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
+def other_language(app: Sphinx) -> str:
+    return "pt_BR" if app.config.language == "en" else "en"
+
+
+def other_language_uri(app: Sphinx, pagename: str, pathto) -> str:
+    """Relative URL of ``pagename`` in the other language's site."""
+    here, there = LANGUAGES[app.config.language][1], LANGUAGES[other_language(app)][1]
+    page = app.builder.get_target_uri(pagename)
+    if here:  # from pt/... up to the English root
+        return pathto("../" * here.count("/") + "../" + page, 1)
+    return pathto(f"{there}/{page}", 1)
+
+
+def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: dict,
+                        doctree) -> None:
+    if app.builder.format != "html":
+        return
+    target = other_language(app)
+    url = other_language_uri(app, pagename, context["pathto"])
+    name = LANGUAGES[target][0]
+    button = {"type": "link", "url": url, "text": name, "icon": "fas fa-language",
+              "tooltip": str(_("Read this page in English") if target == "en"
+                             else _("Read this page in Portuguese")),
+              "label": "language-switch"}
+    context.setdefault("header_buttons", []).insert(0, button)
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="alternate" hreflang="{HREFLANG[target]}" href="{url}" />')
+
+
+def translate_config(app: Sphinx, config) -> None:
+    """The site title, and MyST-NB's labels of a collapsed cell's button."""
+    if config.language == "en":
+        return
+    if config.html_title:
+        config.html_title = str(_(config.html_title))
+    # The course collapses whole cells only (hide-cell): {type} is always "content".
+    config.nb_code_prompt_show = str(_("Show code cell content"))
+    config.nb_code_prompt_hide = str(_("Hide code cell content"))
+
+
+def add_script(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+    app.add_js_file("language-switch.js")
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_message_catalog(CATALOG, str(LOCALES))
+    app.add_transform(MarkTranslatable)
+    app.connect("config-inited", translate_config)
+    app.connect("builder-inited", add_script)
+    # after sphinx-book-theme's add_header_buttons (priority 501)
+    app.connect("html-page-context", add_language_switch, priority=610)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
