@@ -10,6 +10,10 @@ sorted by author, year and title (pybtex's ``author_year_title``), each labelled
 the text cites it: "Novikoff, 1962", "Ioffe and Szegedy, 2015", "Ba et al., 2016"
 (with a, b, ... after the year when two entries would share a label).
 
+The citations in the text use ``author_year_translated`` (``bibtex_reference_style``):
+sphinxcontrib-bibtex's ``author_year`` with "and" taken from the site's catalog, so the
+Portuguese pages read "Ioffe e Szegedy, 2015" in the text and in the bibliography.
+
 See "Custom Formatting, Sorting, and Labelling" in the sphinxcontrib-bibtex docs:
 styles are pybtex plugins, registered with ``pybtex.plugin.register_plugin``.
 """
@@ -17,17 +21,22 @@ styles are pybtex plugins, registered with ``pybtex.plugin.register_plugin``.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
 from sphinx.application import Sphinx
+from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+from sphinxcontrib.bibtex.style.referencing import PersonStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 from sphinx.locale import get_translation
 
 __version__ = "0.1.0"
 _ = get_translation("site")  # "and" in the Portuguese site's labels (_ext/translation.py)
 
 STYLE = "author_year"
+REFERENCE_STYLE = "author_year_translated"
 
 
 def surname(person) -> str:
@@ -44,7 +53,7 @@ def cited_names(entry) -> str:
     if len(names) == 1:
         return names[0]
     if len(names) == 2:
-        return str(_("{first} and {second}")).format(first=names[0], second=names[1])
+        return f"{names[0]} {_('and')} {names[1]}"
     return f"{names[0]} et al."
 
 
@@ -68,6 +77,22 @@ class AuthorYearStyle(UnsrtStyle):
     default_sorting_style = "author_year_title"
 
 
+def _persons() -> PersonStyle:
+    """Names in the text's citations, joined by "and" in the site's language."""
+    word = str(_("and"))
+    return PersonStyle(sep2=f" {word} ", last_sep=f", {word} ")
+
+
+@dataclass
+class TranslatedAuthorYearReferences(AuthorYearReferenceStyle):
+    """sphinxcontrib-bibtex's author-year citations, with "and" translated (created when
+    the build starts, after the site's catalog is loaded)."""
+
+    person: PersonStyle = field(default_factory=_persons)
+
+
 def setup(app: Sphinx) -> dict:
     register_plugin("pybtex.style.formatting", STYLE, AuthorYearStyle, force=True)
+    register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", REFERENCE_STYLE,
+                           TranslatedAuthorYearReferences, force=True)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,6 +2,7 @@
 
     python -m book.translation extract    # English text -> locales/pt_BR/LC_MESSAGES/*.po
     python -m book.translation status     # messages, translated; exit 1 if any is missing
+    python -m book.translation check      # exit 1 if the English changed since translated
     python -m book.translation notebooks  # chapters/pt_BR/<framework>/<name>.ipynb
     python -m book.translation site       # the Portuguese site, _build/html/pt/
 
@@ -170,13 +171,13 @@ def extract() -> list[Path]:
     return catalogs
 
 
-def stale(pot_dir: Path) -> dict[str, list[str]]:
-    """catalog -> the English messages of ``pot_dir`` the committed catalog does not
-    translate (new, changed since translated, or fuzzy); neutral messages excepted."""
+def stale(pot_dir: Path, messages: Path = MESSAGES) -> dict[str, list[str]]:
+    """catalog -> the English messages of ``pot_dir`` that the catalogs in ``messages`` do
+    not translate (new, changed since translated, or fuzzy); neutral messages excepted."""
     found = {}
     for pot in sorted(pot_dir.rglob("*.pot")):
         name = pot.relative_to(pot_dir).with_suffix("").as_posix()
-        po = MESSAGES / f"{name}.po"
+        po = messages / f"{name}.po"
         done = {m.id for m in load(po) if m.id and m.string and not m.fuzzy} \
             if po.is_file() else set()
         missing = [m.id for m in load(pot) if m.id and m.id not in done and not is_neutral(m.id)]
@@ -315,7 +316,10 @@ def build_site(out: Path = HTML / SITE_DIR, doctrees: Path | None = None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.translation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["extract", "status", "notebooks", "site"])
+    parser.add_argument("command", choices=["extract", "status", "check", "notebooks", "site"])
+    parser.add_argument("--out", type=Path, help="site: the output folder (default: "
+                        f"{(HTML / SITE_DIR).relative_to(ROOT)}; no single-file editions "
+                        "when given)")
     args = parser.parse_args(argv)
     try:
         if args.command == "extract":
@@ -332,9 +336,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "notebooks":
             for path in write_notebooks():
                 print(f"wrote {path.relative_to(ROOT)}")
+        if args.command == "check":
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                missing = stale(templates(Path(tmp)))
+            problems = [f"{name}: {len(ids)} English message(s) without a current "
+                        f"translation, e.g. {ids[0][:70]!r}" for name, ids in missing.items()]
+            problems += notebooks_out_of_sync() if not missing else []
+            print("\n".join(problems) or "the Portuguese edition is complete and in sync")
+            return 1 if problems else 0
         if args.command == "site":
-            out = build_site()
-            print(f"The Portuguese site is in {out.relative_to(ROOT)}")
+            if args.out is None:
+                out = build_site()
+            else:
+                out = build_site(args.out.absolute(), args.out.absolute().parent / ".doctrees-pt",
+                                 single_file=False)
+            print(f"The Portuguese site is in {out}")
     except TranslationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

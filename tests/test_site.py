@@ -67,11 +67,11 @@ def has_png(cell) -> bool:
     return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
 
 
-def colab_url(framework: str) -> str:
+def colab_url(framework: str, folder: str = "chapters") -> str:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     owner_repo = config["repository"]["url"].removeprefix("https://github.com/").strip("/")
     return (f"https://colab.research.google.com/github/{owner_repo}/blob/"
-            f"{config['repository']['branch']}/chapters/{framework}/batch_norm.ipynb")
+            f"{config['repository']['branch']}/{folder}/{framework}/batch_norm.ipynb")
 
 
 # --- (a) the page is in sync, (b) the strict build ---------------------------------------
@@ -93,6 +93,15 @@ def build(tmp_path_factory):
     return result, out / "_build" / "html"
 
 
+@pytest.fixture(scope="session")
+def build_pt(build):
+    """The Portuguese site, strictly built into the English one's pt/ (completed process)."""
+    _, html = build
+    return subprocess.run(
+        [sys.executable, "-m", "book.translation", "site", "--out", str(html / "pt")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+
+
 def test_strict_build_has_no_warnings(build):
     result, html = build
     log = result.stdout + result.stderr
@@ -105,8 +114,9 @@ def test_strict_build_has_no_warnings(build):
 # --- (c) the built site in a real browser ------------------------------------------------
 
 @pytest.fixture(scope="session")
-def site(build):
-    """Base URL of the built site, served on a random loopback port."""
+def site(build, build_pt):
+    """Base URL of the built site (the Portuguese one under pt/), served on a random
+    loopback port."""
     result, html = build
     if result.returncode != 0:
         pytest.fail("the book did not build; see test_strict_build_has_no_warnings")
@@ -886,3 +896,140 @@ def test_screenshots_of_every_page(site, browser):
                     toggles[0].click()
                     assert browser.save_screenshot(
                         str(SCREENSHOTS / f"chapter-{screen}-{side}-sidebar.png"))
+
+
+# --- (d) the Portuguese site (python -m book.translation site) ------------------------------
+
+PT = "pt/"  # the Portuguese site's folder under the English one
+
+
+def test_portuguese_build_is_strict(build_pt):
+    log = build_pt.stdout + build_pt.stderr
+    assert build_pt.returncode == 0, log[-5000:]
+    assert "WARNING" not in log, "\n".join(line for line in log.splitlines() if "WARNING" in line)
+
+
+def page_title(driver) -> str:
+    return driver.find_element("css selector", ".bd-article h1").get_attribute(
+        "textContent").strip().rstrip("#").strip()
+
+
+def language_switch(driver):
+    links = driver.find_elements("css selector", "a.btn-language-switch")
+    assert len(links) == 1
+    return links[0]
+
+
+@pytest.mark.parametrize("screen", VIEWPORTS)
+def test_language_switch_leads_to_the_same_page_in_the_other_language(site, browser, screen):
+    with viewport(browser, screen) as width:
+        for page in PAGES.values():
+            load(browser, f"{site}{page}.html")
+            english_title = page_title(browser)
+            switch = language_switch(browser)
+            assert switch.is_displayed()
+            # named in words, shown (desktop) or for screen readers only (phone)
+            assert switch.get_attribute("textContent").strip() == "Português"
+            assert (switch.get_attribute("title")  # Bootstrap moves it on tooltip set-up
+                    or switch.get_attribute("data-bs-original-title")) == \
+                "Read this page in Portuguese"
+            assert switch.get_attribute("href") == f"{site}{PT}{page}.html"
+            load(browser, f"{site}{PT}{page}.html")
+            assert browser.find_element("css selector", "html").get_attribute("lang") == "pt-BR"
+            assert page_title(browser) != english_title, page
+            switch = language_switch(browser)
+            assert switch.is_displayed()
+            assert switch.get_attribute("textContent").strip() == "English"
+            assert switch.get_attribute("href") == f"{site}{page}.html"
+            # the header row still fits the screen with the extra button
+            assert browser.execute_script(
+                "return document.documentElement.scrollWidth;") <= width, page
+
+
+def test_language_switch_keeps_the_framework_and_the_section(site, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    fresh(browser, f"{site}{CHAPTER}.html?framework=jax#the-method")
+    language_switch(browser).click()
+    WebDriverWait(browser, TIMEOUT).until(lambda d: f"/{PT}" in d.current_url)
+    load(browser, browser.current_url)
+    assert browser.current_url == f"{site}{PT}{CHAPTER}.html?framework=jax#the-method"
+    assert browser.find_elements("id", "the-method")  # section ids follow the English titles
+    assert selections(browser) == {"jax"}
+    language_switch(browser).click()
+    WebDriverWait(browser, TIMEOUT).until(lambda d: f"/{PT}" not in d.current_url)
+    assert browser.current_url == f"{site}{CHAPTER}.html?framework=jax#the-method"
+
+
+def test_portuguese_chapter_has_tabs_math_and_citations(site, browser):
+    fresh(browser, f"{site}{CHAPTER}.html")
+    english_tabs = len(tab_sets(browser))
+    fresh(browser, f"{site}{PT}{CHAPTER}.html?framework=mxnet")
+    assert page_title(browser).startswith("Normalização em lote")
+    assert len(tab_sets(browser)) == english_tabs
+    assert selections(browser) == {"mxnet"}
+    label = browser.find_element(
+        "css selector", ".sd-tab-set.framework-tabs label[data-sync-id='tensorflow']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+    label.click()
+    assert selections(browser) == {"tensorflow"}
+    # math typeset, equations numbered, no TeX errors
+    assert browser.find_elements("css selector", "mjx-container")
+    assert not browser.find_elements("css selector", "mjx-merror")
+    assert browser.execute_script("""
+        return [...document.querySelectorAll('.math')]
+            .filter(el => !el.querySelector('mjx-container')).length;""") == 0
+    numbers = [e.text for e in browser.find_elements("css selector", "div.math .eqno")]
+    assert numbers[:3] == ["(1)", "(2)", "(3)"], numbers
+    # citations in Portuguese author-year form, linked to the bibliography
+    citations = [a.text for a in browser.find_elements("css selector", ".bibtex-citation a")]
+    assert "Ioffe e Szegedy, 2015" in citations, citations[:5]
+    assert len(browser.find_elements("css selector", "div.citation")) >= 10
+    assert severe_console_messages(browser) == []
+
+
+def test_portuguese_launch_links_open_portuguese_notebooks(site, browser):
+    fresh(browser, f"{site}{PT}{CHAPTER}.html")
+    block = browser.find_element("css selector", ".framework-launch")
+    assert "Execute este capítulo" in block.text
+    for framework in FRAMEWORKS:
+        colab = block.find_element("css selector", f"a.colab-{framework}")
+        assert colab.text == "Abrir no Colab"
+        assert colab.get_attribute("href") == colab_url(framework, "chapters/pt_BR")
+        download = block.find_element("css selector", f"a.notebook-download-{framework}")
+        assert download.text == f"notebook {LABELS[framework]}"
+        with urllib.request.urlopen(download.get_attribute("href"), timeout=30) as response:
+            notebook = json.loads(response.read())
+        assert notebook["metadata"]["d2l_bn"]["framework"] == framework
+        assert notebook["metadata"]["d2l_bn"]["language"] == "pt_BR"
+        title = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+        assert "Normalização em lote" in "".join(title["source"])
+
+
+def test_portuguese_pages_internal_links_resolve(site, browser):
+    checked = 0
+    for page in PAGES.values():
+        load(browser, f"{site}{PT}{page}.html")
+        hrefs = browser.execute_script(
+            "return [...document.querySelectorAll('a[href]')].map(a => a.href);")
+        for href in hrefs:
+            if href.startswith(site):
+                url, _, fragment = href.partition("#")
+                status, text = _fetch(url)
+                assert status == 200, f"{PT}{page}: {href} -> {status}"
+                if fragment:
+                    parser = _Ids()
+                    parser.feed(text)
+                    assert urllib.parse.unquote(fragment) in parser.ids, f"{PT}{page}: {href}"
+                checked += 1
+    assert checked > 50
+
+
+def test_screenshots_of_every_portuguese_page(site, browser):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for screen in VIEWPORTS:
+        with viewport(browser, screen):
+            for name, page in PAGES.items():
+                load(browser, f"{site}{PT}{page}.html")
+                browser.execute_script("window.scrollTo(0, 0);")
+                assert browser.save_screenshot(str(SCREENSHOTS / f"pt-{name}-{screen}.png"))
