@@ -16,7 +16,7 @@ KERNELS_STAMP := .venv/.kernels
 # the site itself so that its math renders without a CDN (see _ext/site_assets.py).
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: setup data node mathjax browser book run notebooks check test lint clean
+.PHONY: setup data node mathjax browser book run notebooks check translations test lint clean
 
 .venv/.installed: requirements.txt pyproject.toml
 	python3 -m venv .venv
@@ -71,8 +71,10 @@ book: setup
 	$(PY) -m book merge
 	$(PY) -m book.single_file  # _build/single_file/<fw>/<name>-<fw>-single.ipynb
 	.venv/bin/jupyter-book build . -W -n --keep-going
+	$(PY) -m book.translation site  # the Portuguese site, _build/html/pt (README: Translations)
 	@echo "The site is in _build/html: open $(CURDIR)/_build/html/index.html"
-	@echo "(the chapter: $(CURDIR)/_build/html/chapters/batch_norm.html)"
+	@echo "(the chapter: $(CURDIR)/_build/html/chapters/batch_norm.html;"
+	@echo " in Portuguese: $(CURDIR)/_build/html/pt/chapters/batch_norm.html)"
 
 # The main job: build the book.
 run: book
@@ -84,9 +86,15 @@ notebooks: setup
 	$(PY) -m book execute
 	$(PY) -m book merge
 
-# Is everything generated in sync with its source?
+# Is everything generated in sync with its source? (And does the Portuguese translation
+# cover the current English text?)
 check: setup
 	$(PY) -m book check
+	$(PY) -m book.translation check
+
+# After the English text changed: update the Portuguese catalogs (README: Translations).
+translations: setup
+	$(PY) -m book.translation extract
 
 # Everything, including the strict site build, the browser test of the site and the
 # slow end-to-end check on real data (tests/test_end_to_end.py), in two passes:

@@ -8,12 +8,14 @@
     python -m book.lr_sweep pytorch  # the learning-rate sweep behind the chapter's choice
     python -m book.clean_envs # build/reuse the clean learner environments of the tests
     python -m book.environments  # which environment and kernel each framework runs in
+    python -m book.translation extract|status|check|notebooks|site  # the Portuguese edition
 
 Modules: ``notebooks`` (split, merge, sync checks), ``execute`` (run a notebook in a
 fresh kernel), ``definitions`` (the chapter's code as a module, for tests and
 benchmarks), ``colab`` (the pinned Colab setup cell), ``single_file``, ``lr_sweep``,
 ``clean_envs``, ``environments`` (the two virtual environments, and one Jupyter kernel
-per framework). The Sphinx extensions that render the pages are in ``_ext/``.
+per framework), ``translation`` (the Brazilian Portuguese catalogs, site and notebooks)
+with ``markdown_blocks`` (the translatable blocks of a markdown cell). The Sphinx extensions that render the pages are in ``_ext/``.
 """
 
 from pathlib import Path
