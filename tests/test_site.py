@@ -991,7 +991,7 @@ def test_portuguese_chapter_has_tabs_math_and_citations(site, browser):
 def test_portuguese_launch_links_open_portuguese_notebooks(site, browser):
     fresh(browser, f"{site}{PT}{CHAPTER}.html")
     block = browser.find_element("css selector", ".framework-launch")
-    assert "Execute este capítulo" in block.text
+    assert "Executar este capítulo" in block.text
     for framework in FRAMEWORKS:
         colab = block.find_element("css selector", f"a.colab-{framework}")
         assert colab.text == "Abrir no Colab"
