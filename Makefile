@@ -18,15 +18,17 @@ MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
 .PHONY: setup data node mathjax browser book run notebooks check translations test lint clean
 
+# --no-compile: Python compiles a module when it is first imported instead; pip's byte-
+# compiling of every file of torch, TensorFlow and JAX took most of the install time.
 .venv/.installed: requirements.txt pyproject.toml
 	python3 -m venv .venv
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 .venv-mxnet/.installed: requirements-mxnet.txt pyproject.toml
 	python3 -m venv .venv-mxnet
-	$(MXNET_PY) -m pip install --quiet -r requirements-mxnet.txt
+	$(MXNET_PY) -m pip install --quiet --no-compile -r requirements-mxnet.txt
 	$(MXNET_PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
