@@ -50,7 +50,8 @@ data:
 	  { $(call APT_INSTALL,dataset-fashion-mnist); }
 
 # Node.js and npm, only to install the pinned MathJax.
-node:
+# (Order-only prerequisites keep apt-get calls one at a time under make -j.)
+node: | data
 	@command -v npm >/dev/null || { $(call APT_INSTALL,nodejs npm); }
 
 mathjax: $(MATHJAX)
@@ -65,7 +66,7 @@ $(MATHJAX): package.json package-lock.json | node
 	touch $@
 
 # Debian's Chromium and its driver, for the browser test of the site (tests/test_site.py).
-browser:
+browser: | data node
 	@[ -x /usr/bin/chromedriver ] || { $(call APT_INSTALL,chromium chromium-driver); }
 
 # The site: the merged chapter page from the executed notebooks, then a strict build.
@@ -104,11 +105,17 @@ translations: setup
 #    (and JAX); nbval on every notebook, each in the kernel it names (MXNet's in
 #    d2l-bn-mxnet, which runs .venv-mxnet's Python);
 # 2. in .venv-mxnet: the in-process framework tests for MXNet only (no nbval: -o addopts=;
-#    tests/conftest.py collects only the framework test modules there).
+#    tests/conftest.py collects only the framework test modules there), run at the same
+#    time as the first pass (its output goes to test-output/mxnet-pass.log, printed after).
 # Each pass tests the frameworks of its environment (D2L_BN_TEST_FRAMEWORKS overrides).
 test: setup browser
-	$(PY) -m pytest
-	$(MXNET_PY) -m pytest -o addopts= tests
+	@mkdir -p test-output
+	@$(MXNET_PY) -m pytest -o addopts= tests > test-output/mxnet-pass.log 2>&1 & mxnet=$$!; \
+	  $(PY) -m pytest; main=$$?; \
+	  wait $$mxnet; second=$$?; \
+	  echo "=== second pass: $(MXNET_PY) -m pytest -o addopts= tests ==="; \
+	  cat test-output/mxnet-pass.log; \
+	  [ $$main -eq 0 ] && [ $$second -eq 0 ]
 
 lint: setup
 	$(PY) -m ruff check d2l_bn book benchmarks tests _ext conftest.py

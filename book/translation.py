@@ -154,6 +154,9 @@ def templates(out: Path = GETTEXT) -> Path:
     """Extract every message of the English text into ``out/<catalog>.pot``."""
     sphinx_build("gettext", out, doctrees=out / ".doctrees", gettext_compact=False,
                  gettext_location=False, gettext_uuid=False)
+    # The HTML templates' messages (sphinx.pot: "Search", "previous page", ...) are the
+    # themes' own, which Sphinx and the themes translate with their catalogs.
+    (out / "sphinx.pot").unlink(missing_ok=True)
     write_pot(out / f"{NOTEBOOK_CATALOG}.pot", notebook_messages(out))
     write_pot(out / f"{SITE_CATALOG}.pot", site_messages())
     return out

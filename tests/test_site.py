@@ -472,9 +472,18 @@ def _fetch(url: str) -> tuple[int, str]:
         return err.code, ""
 
 
-def test_internal_links_and_anchors_resolve(site, browser):
+@functools.cache
+def _anchors(url: str) -> frozenset[str]:
+    """The ids and names of the page at ``url`` (each page parsed once, not once per link)."""
+    parser = _Ids()
+    parser.feed(_fetch(url)[1])
+    return frozenset(parser.ids)
+
+
+def check_internal_links(site: str, browser, pages: list[str]) -> int:
+    """Every link of ``pages`` into the site answers 200 and its #anchor exists; the count."""
     checked = 0
-    for page in [f"{page}.html" for page in PAGES.values()]:
+    for page in pages:
         load(browser, site + page)
         hrefs = browser.execute_script(
             "return [...document.querySelectorAll('a[href]')].map(a => a.href);")
@@ -482,14 +491,16 @@ def test_internal_links_and_anchors_resolve(site, browser):
             if not href.startswith(site):
                 continue  # external (d2l.ai, Colab, GitHub, DOIs): plain links, not checked
             url, _, fragment = href.partition("#")
-            status, text = _fetch(url)
+            status, _ = _fetch(url)
             assert status == 200, f"{page}: {href} -> {status}"
             if fragment:
-                parser = _Ids()
-                parser.feed(text)
-                assert urllib.parse.unquote(fragment) in parser.ids, f"{page}: {href}"
+                assert urllib.parse.unquote(fragment) in _anchors(url), f"{page}: {href}"
             checked += 1
-    assert checked > 50
+    return checked
+
+
+def test_internal_links_and_anchors_resolve(site, browser):
+    assert check_internal_links(site, browser, [f"{page}.html" for page in PAGES.values()]) > 50
 
 
 def test_screenshots_of_each_framework(site, browser):
@@ -1007,22 +1018,7 @@ def test_portuguese_launch_links_open_portuguese_notebooks(site, browser):
 
 
 def test_portuguese_pages_internal_links_resolve(site, browser):
-    checked = 0
-    for page in PAGES.values():
-        load(browser, f"{site}{PT}{page}.html")
-        hrefs = browser.execute_script(
-            "return [...document.querySelectorAll('a[href]')].map(a => a.href);")
-        for href in hrefs:
-            if href.startswith(site):
-                url, _, fragment = href.partition("#")
-                status, text = _fetch(url)
-                assert status == 200, f"{PT}{page}: {href} -> {status}"
-                if fragment:
-                    parser = _Ids()
-                    parser.feed(text)
-                    assert urllib.parse.unquote(fragment) in parser.ids, f"{PT}{page}: {href}"
-                checked += 1
-    assert checked > 50
+    assert check_internal_links(site, browser, [f"{PT}{page}.html" for page in PAGES.values()]) > 50
 
 
 def test_screenshots_of_every_portuguese_page(site, browser):
