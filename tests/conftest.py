@@ -21,9 +21,11 @@ skipped; a framework of the pass that does not import is an error.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,27 @@ def pytest_collection_modifyitems(config, items):
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = keep
+
+
+# Test modules that use the learner stacks of book.clean_envs.
+STACK_MODULES = {"test_learner_paths.py", "test_colab_setup.py"}
+
+
+def pytest_collection_finish(session):
+    """Start building the learner stacks (pip installs, mostly waiting on the disk) in
+    the background while the first tests run; a test that needs a stack still being
+    built waits for it (clean_envs.stack locks each one), and one whose build failed
+    builds it again and reports the error."""
+    if not any(item.path.name in STACK_MODULES for item in session.items):
+        return
+    from book import clean_envs
+
+    def build_all():
+        for name in clean_envs.STACKS:
+            with contextlib.suppress(Exception):  # the test that needs it reports it
+                clean_envs.stack(name)
+
+    threading.Thread(target=build_all, name="learner-stacks", daemon=True).start()
 
 
 def pytest_report_header(config):

@@ -14,6 +14,7 @@ environment's Python (``describe``); the behaviour tests run in-process, in each
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import importlib
 import inspect
@@ -82,7 +83,10 @@ def extras(framework: str) -> dict:
 
 
 def test_backends_export_the_same_public_names():
-    names = {fw: set(describe(fw)["all"]) for fw in FRAMEWORKS}
+    # Each framework's description is a subprocess (mostly importing the framework): run
+    # them side by side; describe() caches them for the other tests here.
+    with concurrent.futures.ThreadPoolExecutor(len(FRAMEWORKS)) as pool:
+        names = dict(zip(FRAMEWORKS, pool.map(lambda fw: set(describe(fw)["all"]), FRAMEWORKS)))
     reference = names["pytorch"]
     for fw, exported in names.items():
         assert exported == reference | extras(fw)["names"], (
