@@ -263,37 +263,33 @@ def translate_notebook(page: str, framework: str):
         raise TranslationError(f"{len(missing)} block(s) of chapters/{framework}/{page}.ipynb "
                                f"have no translation, e.g. {missing[0][:70]!r}: run "
                                "`python -m book.translation extract` and translate them")
-    notebook.metadata["language_info"] = dict(notebook.metadata.get("language_info", {}))
     notebook.metadata.setdefault("d2l_bn", {})["language"] = LANGUAGE
     return notebook
 
 
-def write_notebooks() -> list[Path]:
+def translated_notebooks():
+    """(path, text as written) of every Portuguese notebook, from the English and the catalogs."""
     import nbformat
 
-    written = []
     for page in PAGES:
         for framework in FRAMEWORKS:
-            path = notebook_path(page, framework)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(translate_notebook(page, framework), path)
-            written.append(path)
+            notebook = translate_notebook(page, framework)
+            yield notebook_path(page, framework), nbformat.writes(notebook) + "\n"
+
+
+def write_notebooks() -> list[Path]:
+    written = []
+    for path, text in translated_notebooks():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
     return written
 
 
 def notebooks_out_of_sync() -> list[str]:
-    import nbformat
-
-    problems = []
-    for page in PAGES:
-        for framework in FRAMEWORKS:
-            path = notebook_path(page, framework)
-            expected = nbformat.writes(translate_notebook(page, framework))
-            if not path.is_file() or path.read_text() != expected + "\n" and \
-                    path.read_text() != expected:
-                problems.append(f"{path.relative_to(ROOT)} is out of sync: run "
-                                "`python -m book.translation notebooks`")
-    return problems
+    return [f"{path.relative_to(ROOT)} is out of sync: run `python -m book.translation notebooks`"
+            for path, text in translated_notebooks()
+            if not path.is_file() or path.read_text() != text]
 
 
 # --- the site ----------------------------------------------------------------------------

@@ -891,14 +891,19 @@ def test_pages_load_only_what_they_use(site, browser):
     assert browser.find_elements("css selector", ".math")
 
 
-def test_screenshots_of_every_page(site, browser):
+def screenshot_pages(browser, base: str, screen: str, prefix: str = "") -> None:
+    """test-output/<prefix><page>-<screen>.png of every page under ``base``, from the top."""
     SCREENSHOTS.mkdir(exist_ok=True)
+    for name, page in PAGES.items():
+        load(browser, f"{base}{page}.html")
+        browser.execute_script("window.scrollTo(0, 0);")
+        assert browser.save_screenshot(str(SCREENSHOTS / f"{prefix}{name}-{screen}.png"))
+
+
+def test_screenshots_of_every_page(site, browser):
     for screen in VIEWPORTS:
         with viewport(browser, screen):
-            for name, page in PAGES.items():
-                load(browser, f"{site}{page}.html")
-                browser.execute_script("window.scrollTo(0, 0);")
-                assert browser.save_screenshot(str(SCREENSHOTS / f"{name}-{screen}.png"))
+            screenshot_pages(browser, site, screen)
             # the page list and (on a phone) the page's contents, opened from their buttons
             for side in ("primary", "secondary"):
                 load(browser, f"{site}{CHAPTER}.html")
@@ -1022,10 +1027,6 @@ def test_portuguese_pages_internal_links_resolve(site, browser):
 
 
 def test_screenshots_of_every_portuguese_page(site, browser):
-    SCREENSHOTS.mkdir(exist_ok=True)
     for screen in VIEWPORTS:
         with viewport(browser, screen):
-            for name, page in PAGES.items():
-                load(browser, f"{site}{PT}{page}.html")
-                browser.execute_script("window.scrollTo(0, 0);")
-                assert browser.save_screenshot(str(SCREENSHOTS / f"pt-{name}-{screen}.png"))
+            screenshot_pages(browser, site + PT, screen, prefix="pt-")
