@@ -186,13 +186,18 @@ def test_the_sample_catalog_is_well_formed(tmp_path):
     assert catalog.get("About this course").string == "Sobre este curso"
 
 
-@pytest.mark.parametrize("fault", MALFORMED)
-def test_a_malformed_entry_is_one_error_naming_line_and_remedy(fault, tmp_path):
-    old, new, line, words = MALFORMED[fault]
-    path = write_catalog(tmp_path, old, new)
+def catalog_error(faults: dict, fault: str, folder: Path) -> tuple[Path, int, str, str]:
+    """(catalog, expected line, expected words, error) for the sample with ``fault`` done."""
+    old, new, line, words = faults[fault]
+    path = write_catalog(folder, old, new)
     with pytest.raises(BookError) as err:
         read_catalog(path)
-    message = str(err.value)
+    return path, line, words, str(err.value)
+
+
+@pytest.mark.parametrize("fault", MALFORMED)
+def test_a_malformed_entry_is_one_error_naming_line_and_remedy(fault, tmp_path):
+    path, line, words, message = catalog_error(MALFORMED, fault, tmp_path)
     assert message.startswith(f"{path}, line {line}: "), message
     assert words in message
     assert f"Fix the entry at line {line} of {path}" in message
@@ -201,11 +206,7 @@ def test_a_malformed_entry_is_one_error_naming_line_and_remedy(fault, tmp_path):
 
 @pytest.mark.parametrize("fault", UNFAITHFUL)
 def test_a_translation_that_loses_markup_is_one_error_naming_the_entry(fault, tmp_path):
-    old, new, line, words = UNFAITHFUL[fault]
-    path = write_catalog(tmp_path, old, new)
-    with pytest.raises(BookError) as err:
-        read_catalog(path)
-    message = str(err.value)
+    path, line, words, message = catalog_error(UNFAITHFUL, fault, tmp_path)
     assert f"\n  line {line}: {words}" in message, message
     assert message.startswith(f"{path}: ") and "translation problem(s)" in message
     assert "keep every role, link target, inline math" in message
