@@ -1,11 +1,11 @@
 """Run the benchmark suite: ``python -m benchmarks [--quick] [--frameworks ...] [--repeats N]``.
 
-Prints a table and writes latest.json, latest.md and latest.png into benchmarks/results
+Prints the tables and writes latest.json and latest.md into benchmarks/results
 (a ``--quick`` run into a temporary folder, so it never replaces a real run's files; or
 ``--output DIR``). Every framework is measured in its own fresh worker process (its own
 environment's Python, see ``book.environments``), one after the other; nothing runs in
-parallel. Run it on a quiet machine: other jobs on the same cores distort every number
-(the files record the load average at start and end).
+parallel. A full run starts only on a quiet machine (``book.quiet``; ``--force``
+overrides) and records how many cores other processes used while it ran.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ import traceback
 from collections import deque
 from pathlib import Path
 
-from book import environments
+from book import environments, quiet
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 from . import SCHEMA, data_load, machine, report, summary
 from .config import make_config
-from .flops import lenet_flops
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -90,8 +89,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, metavar="N",
                         help="timed repeats per side (default 7, and 15 for the Trainer "
                              "overhead; 2 with --quick)")
+    parser.add_argument("--force", action="store_true",
+                        help="start a full run even on a busy machine (the results say so)")
     parser.add_argument("--output", type=Path, metavar="DIR",
-                        help=f"where latest.json/.md/.png go (default: benchmarks/results; "
+                        help=f"where latest.json and latest.md go (default: benchmarks/results; "
                              f"with --quick: {QUICK_RESULTS})")
     args = parser.parse_args(argv)
     if args.output is None:
@@ -111,8 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         "schema": SCHEMA,
         "command": " ".join(["python -m benchmarks", *(sys.argv[1:] if argv is None else argv)]),
         "quick": config.quick, "config": config.as_dict(), "machine": machine.describe(),
-        "flops": lenet_flops(), "errors": {}, "frameworks": {},
+        "errors": {}, "frameworks": {},
     }
+    if not config.quick:
+        checked = quiet.check()
+        if not checked.quiet and not args.force:
+            raise SystemExit(f"Not starting: the machine is busy ({checked.describe()}). "
+                             f"Stop the other jobs and try again, or pass --force.")
+        results["machine"]["quiet_check"] = {**vars(checked), "passed": checked.quiet,
+                                             "forced": args.force}
+    usage = quiet.Usage().start()
     env = worker_env()
     log("data loading")
     try:
@@ -124,11 +133,11 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{fw}: fresh worker process")
             results["frameworks"][fw] = run_worker(fw, config, env, Path(tmp))
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["throughput"] = summary.throughput_vs_limit(results)
+    results["machine"]["other_cores"] = round(usage.stop().other_cores, 3)
     results["verdicts"] = summary.verdicts(results)
     results["seconds"] = time.perf_counter() - started
     paths = report.write_all(results, args.output)
-    print(report.render_text(results), end="")
+    print(report.render_markdown(results), end="")
     print(f"\nwrote {', '.join(str(p) for p in paths.values())} "
           f"in {results['seconds']:.0f} s")
     return 1 if results["verdicts"]["errors"] else 0

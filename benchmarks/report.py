@@ -1,4 +1,4 @@
-"""Turn the results into tables: a printed report, latest.json, latest.md and latest.png.
+"""Turn the results into tables: latest.json, and latest.md (also printed).
 
 Every file is written to ``<name>.tmp`` first and renamed, so a reader (the site build)
 never sees half a file.
@@ -14,7 +14,6 @@ from pathlib import Path
 
 from d2l_bn import LABELS
 
-from .plot import plot
 from .summary import in_order
 
 QUICK_WARNING = ("QUICK RUN (--quick): tiny sizes and few repeats, to check that the "
@@ -29,6 +28,7 @@ LAYER_NOTE = (
     "epsilon=1e-5) (NHWC); gluon.nn.BatchNorm; flax.nnx.BatchNorm(momentum=0.9, "
     "epsilon=1e-5) (NHWC). TensorFlow: eager = op by op, tf.function = the same call traced "
     "into a graph. MXNet: imperative (not hybridized). JAX: jit = compiled with jax.jit.")
+STEP_NOTE = "LeNetBN examples/s: the built-in model's SGD steps on the fixed batch."
 
 
 def num(x: float | None) -> str:
@@ -66,11 +66,12 @@ def machine_line(results: dict) -> str:
     m = results["machine"]
     versions = [f"Python {m['python']}", f"numpy {m['numpy']}",
                 *(f"{name} {v}" for name, v in m["packages"].items() if v)]
-    cores = (f"{m['physical_cores'] or '?'} cores ({m['logical_cores']} logical, "
-             f"{m['usable_cores']} usable)")
+    cores = f"{m['usable_cores']} cores"
     loads = f"load average {m['load_average_start'][0]:.2f} at start"
     if m.get("load_average_end"):
         loads += f", {m['load_average_end'][0]:.2f} at end"
+    if "other_cores" in m:
+        loads += f"; other processes used {m['other_cores']:.2f} cores on average"
     return (f"{m['cpu_model']}, {cores}, {m['ram_gib']} GiB RAM, {m['os']}; "
             f"{', '.join(versions)}; {m['date']}; {loads}")
 
@@ -138,31 +139,13 @@ def step_table(results: dict) -> list:
          "LeNetBN examples/s"],
         [[LABELS[fw], r["mode"], spread(r["scratch"], 1e3), spread(r["builtin"], 1e3),
           spread(r["ratio"]), spread(r["builtin_examples_per_sec"])]
-         for fw, res in in_order(results) for r in res.get("lenet_step", [])])
-
-
-def throughput_table(results: dict) -> list:
-    tp = results.get("throughput")
-    if not tp or not tp["rows"]:
-        return []
-    flops = results["flops"]
-    rows = [[LABELS[r["framework"]], f"{r['measurement']} ({r['mode']})",
-             spread(r["examples_per_sec"]), spread(r["gflops"]),
-             f"{100 * r['fraction_of_limit']:.1f} %" if r["fraction_of_limit"] else "-"]
-            for r in tp["rows"]]
-    rows += [[f"matmul ({LABELS[fw]})", f"float32 {m['size']}x{m['size']}", "-", spread(m), ""]
-             for fw, m in tp["matmul"].items()]
-    return table(
-        "Throughput vs limit: LeNet-BN training, examples/sec and achieved GFLOP/s; "
-        f"limit = {tp['limit_source']} = {num(tp['limit_gflops'])} GFLOP/s",
-        ["framework", "measurement", "examples/s", "GFLOP/s", "of limit"], rows,
-        [(f"FLOPs: {flops['forward_per_example']:,} forward, "
-          f"{flops['training_per_example']:,} per training example ({flops['convention']}).")])
+         for fw, res in in_order(results) for r in res.get("lenet_step", [])],
+        [STEP_NOTE])
 
 
 def tables(results: dict) -> list[dict]:
     return [*data_table(results), *trainer_table(results), *layer_table(results),
-            *step_table(results), *throughput_table(results)]
+            *step_table(results)]
 
 
 def verdict_lines(results: dict) -> list[str]:
@@ -170,22 +153,6 @@ def verdict_lines(results: dict) -> list[str]:
     lines = [f"{name}: {t['value']:.3g} (target {t['target']}) {verdict(t['pass'])}"
              for name, t in v.get("targets", {}).items()]
     return lines + [f"ERROR in {name}: {message}" for name, message in v.get("errors", {}).items()]
-
-
-def render_text(results: dict) -> str:
-    lines = [f"*** {QUICK_WARNING} ***", ""] if results.get("quick") else []
-    lines += [f"Machine: {machine_line(results)}", run_line(results), ""]
-    for t in tables(results):
-        widths = [max(len(str(x)) for x in col) for col in zip(t["headers"], *t["rows"], strict=True)]
-        lines += [t["title"], _text_row(t["headers"], widths),
-                  "  ".join("-" * w for w in widths),
-                  *(_text_row(row, widths) for row in t["rows"]),
-                  *(f"  note: {n}" for n in t["notes"]), ""]
-    return "\n".join(lines + verdict_lines(results)).rstrip() + "\n"
-
-
-def _text_row(row: list, widths: list[int]) -> str:
-    return "  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
 
 
 def render_markdown(results: dict) -> str:
@@ -212,12 +179,9 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_all(results: dict, out_dir: Path) -> dict[str, Path]:
-    """latest.json, latest.md and latest.png in ``out_dir``."""
+    """latest.json and latest.md in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {ext: out_dir / f"latest.{ext}" for ext in ("json", "md", "png")}
+    paths = {ext: out_dir / f"latest.{ext}" for ext in ("json", "md")}
     _write_text(paths["json"], json.dumps(results, indent=1) + "\n")
     _write_text(paths["md"], render_markdown(results))
-    tmp = paths["png"].with_name("latest.png.tmp")
-    plot(results, tmp)
-    os.replace(tmp, paths["png"])
     return paths

@@ -9,7 +9,7 @@ its traceback and the others still run.
 
 The framework-specific pieces come from an adapter module, ``fw_<d2l_bn module>``, that
 defines the same names in every framework: ``d2l`` (the backend), ``LAYOUT``, ``MODES``,
-``LOOP_MODE``, ``RAW_LOOP`` (what the raw loop does), ``to_tensor``, ``matmul``, ``sync``,
+``LOOP_MODE``, ``RAW_LOOP`` (what the raw loop does), ``to_tensor``, ``sync``,
 ``build``, ``sgd_step``, ``builtin_bn`` and ``forward_backward``.
 """
 
@@ -29,7 +29,6 @@ from book.definitions import load_definitions
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 from .config import Config
-from .flops import matmul_flops
 from .timing import interleave, paired_ratio, per_call, rates, summarize
 
 
@@ -149,17 +148,6 @@ def lenet_step(adapter, chapter, data, config: Config, progress) -> list[dict]:
     return rows
 
 
-def matmul(adapter, config: Config, progress) -> dict:
-    """float32 n x n matrix products in the framework: GFLOP/s, the arithmetic limit."""
-    n = config.matmul_n
-    progress(f"matmul {n}")
-    rng = np.random.default_rng(0)
-    a, b = (adapter.to_tensor(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
-    side = per_call(lambda: adapter.matmul(a, b), 1, sync=adapter.sync)
-    seconds = interleave({"matmul": side}, config.repeats, config.warmup)["matmul"]
-    return {**rates(seconds, matmul_flops(n) / 1e9, "GFLOP/s"), "size": n, "dtype": "float32"}
-
-
 def run(framework: str, config: Config) -> dict:
     start = time.perf_counter()
     progress = functools.partial(log, framework)
@@ -168,7 +156,6 @@ def run(framework: str, config: Config) -> dict:
     chapter = load_definitions(framework)
     data = load_data(adapter.d2l, config)
     sections = {
-        "matmul": lambda: matmul(adapter, config, progress),
         "bn_layer": lambda: bn_layer(adapter, chapter, config, progress),
         "lenet_step": lambda: lenet_step(adapter, chapter, data, config, progress),
         "trainer_overhead": lambda: trainer_overhead(
