@@ -27,7 +27,7 @@ from d2l_bn.settings import SMOKE_ENV, TALLY_ENV
 
 from . import ROOT, quiet
 from .environments import kernel_name
-from .files import BookError
+from .files import BookError, read_notebook
 
 # The variables through which the frameworks (and their math libraries) take their
 # thread counts.
@@ -98,10 +98,9 @@ def execute(path: Path, smoke: bool = False, timeout: int | None = None,
     ``threads`` limits the kernel's compute threads (default: the frameworks' own
     choice, one per core). Returns the wall time in seconds.
     """
-    import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     framework = nb.metadata["d2l_bn"]["framework"]
     checked = None
     if not smoke:
