@@ -72,7 +72,7 @@ browser: | data node
 # The site: the merged chapter page from the executed notebooks, then a strict build.
 book: setup
 	$(PY) -m book merge
-	$(PY) -m book.single_file  # _build/single_file/<fw>/<name>-<fw>-single.ipynb
+	$(PY) -m book.single_file  # chapters/[pt_BR/]single_file/<fw>/<name>-<fw>-single*.ipynb
 	.venv/bin/jupyter-book build . -W -n --keep-going
 	$(PY) -m book.translation site  # the Portuguese site, _build/html/pt (README: Translations)
 	@echo "The site is in _build/html: open $(CURDIR)/_build/html/index.html"
@@ -88,6 +88,7 @@ notebooks: setup
 	$(PY) -m book split
 	$(PY) -m book execute
 	$(PY) -m book merge
+	$(PY) -m book.single_file  # the single-file editions, with the new outputs
 
 # Is everything generated in sync with its source? (And does the Portuguese translation
 # cover the current English text?)

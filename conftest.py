@@ -16,6 +16,9 @@ An explicit value in the environment wins.
   JAX more than a second to compile (its default), since most of JAX's start-up time in
   the tests goes to many small compilations. The cache is keyed by the JAX version and
   the device, so stale entries are never used (``make clean`` removes test-output/).
+
+It also chooses the kernel nbval runs each notebook in (its framework's; see
+``pytest_collection_modifyitems`` below).
 """
 
 from __future__ import annotations
@@ -31,3 +34,20 @@ JAX_CACHE = ROOT / "test-output" / "jax-cache"
 os.environ.setdefault(SMOKE_ENV, "1")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(JAX_CACHE))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval starts the kernel a notebook names, the standard ``python3`` that every
+    learner has; the suite runs each notebook in its framework's kernel instead
+    (``d2l-bn-<framework>``: that framework's environment, ``book.environments``), by the
+    notebook's ``metadata.d2l_bn.framework``. ``--nbval-kernel-name`` still overrides."""
+    from nbval.plugin import IPyNbFile
+
+    from book.environments import kernel_name
+
+    notebooks = {id(item.parent): item.parent for item in items
+                 if isinstance(item.parent, IPyNbFile)}
+    for notebook in notebooks.values():
+        framework = notebook.nb.metadata.get("d2l_bn", {}).get("framework")
+        if framework:
+            notebook.nb.metadata["kernelspec"]["name"] = kernel_name(framework)

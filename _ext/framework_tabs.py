@@ -13,16 +13,19 @@ switches every tab-set of the page, the choice is kept in ``localStorage`` (so i
 on reload and on other pages), and ``?<sync group>=<framework>`` in the URL selects it.
 
 The same transform puts a "Run this chapter" block under the page title: per framework,
-an "Open in Colab" link to that framework's notebook on GitHub (the URL is built when the
-page is written, from the ``repository`` settings of ``_config.yml``, which Jupyter Book
-passes on as ``html_theme_options``) and a download link, "PyTorch notebook", to a copy
-of the notebook named after its framework (``_downloads/notebooks/chapters/
-batch_norm-pytorch.ipynb``; three files all called ``batch_norm.ipynb`` would overwrite
-each other in a downloads folder), and, where ``python -m book.single_file`` has written
-one (``framework_tabs_single_file_dir``), its single-file edition ("single file, nothing
-to install": the helpers embedded). The theme's header menu "Download this page" offers
-the three notebooks instead of the page's own source, which for a merged page holds
-every step three times.
+an "Open in Colab" link to that framework's single-file edition on GitHub (committed by
+``python -m book.single_file`` under ``framework_tabs_single_file_dir``; it carries the
+course package, so it runs in Colab as it is; the URL is built when the page is written,
+from the ``repository`` settings of ``_config.yml``, which Jupyter Book passes on as
+``html_theme_options``), or, for a framework Colab cannot run (``NOT_IN_COLAB``: MXNet
+needs numpy < 2), a note saying why; then a download link, "PyTorch notebook", to a copy
+of the notebook named after its framework and language (``_downloads/notebooks/chapters/
+batch_norm-pytorch.ipynb``, ``batch_norm-pytorch-pt_BR.ipynb`` on the Portuguese site:
+files all called ``batch_norm.ipynb`` would overwrite each other in a downloads folder),
+and one to its single-file edition ("single file, no course package needed"). The
+theme's header menu "Download this page" offers the notebooks instead of the page's own
+source, which for a merged page holds every step four times, and no "print to PDF"
+(a browser print of one framework's tabs, not a document to read).
 
 ``framework-tabs.js`` (in ``static/`` next to this file) adds two things to
 sphinx-design's tabs: ``?framework=TensorFlow`` selects a framework whatever the case
@@ -84,19 +87,29 @@ def framework_notebooks(env, docname: str) -> dict[str, Path]:
     return {fw: path for fw, path in notebooks.items() if path.is_file()}
 
 
-def download_name(docname: str, framework: str, edition: str = "") -> str:
+# Frameworks whose notebooks Colab's runtime cannot run, and why (said next to the links).
+NOT_IN_COLAB = {"mxnet": _("not in Colab: MXNet 1.9.1 needs numpy < 2, which Colab no "
+                           "longer runs; use the notebooks on your own machine")}
+
+
+def language_suffix(config) -> str:
+    """"" for the English site, "-pt_BR" for the Portuguese one: in downloads' names."""
+    return "" if config.language in (None, "en") else f"-{config.language}"
+
+
+def download_name(docname: str, framework: str, edition: str = "", suffix: str = "") -> str:
     """Site path of a framework's notebook: _downloads/notebooks/chapters/batch_norm-pytorch.ipynb
-    (``edition="-single"``: its single-file edition, batch_norm-pytorch-single.ipynb)."""
-    return f"{DOWNLOADS}/{docname}-{framework}{edition}.ipynb"
+    (``edition="-single"``: its single-file edition, batch_norm-pytorch-single.ipynb;
+    ``suffix``: the language's, batch_norm-pytorch-pt_BR.ipynb)."""
+    return f"{DOWNLOADS}/{docname}-{framework}{edition}{suffix}.ipynb"
 
 
 def single_file_notebooks(env, docname: str) -> dict[str, Path]:
-    """framework -> single-file edition of the page's notebook, where one was generated
-    (``python -m book.single_file``, run by ``make book``, writes them under
-    ``framework_tabs_single_file_dir``)."""
+    """framework -> single-file edition of the page's notebook (committed by ``python -m
+    book.single_file`` under ``framework_tabs_single_file_dir``)."""
     folder = Path(env.srcdir) / env.config.framework_tabs_single_file_dir
-    stem = Path(docname).name
-    notebooks = {fw: folder / fw / f"{stem}-{fw}-single.ipynb"
+    stem, suffix = Path(docname).name, language_suffix(env.config)
+    notebooks = {fw: folder / fw / f"{stem}-{fw}-single{suffix}.ipynb"
                  for fw in framework_notebooks(env, docname)}
     return {fw: path for fw, path in notebooks.items() if path.is_file()}
 
@@ -192,42 +205,53 @@ class FrameworkTabs(SphinxTransform):
             logger.warning("framework_tabs: %s has no title to put the launch links under",
                            docname, location=docname)
             return
-        srcdir = Path(env.srcdir)
         single = single_file_notebooks(env, docname)
+        suffix = language_suffix(self.config)
         items = nodes.bullet_list(classes=["framework-launch-list"])
-        for framework, path in notebooks.items():
+        for framework in notebooks:
             label = self.config.framework_tabs_labels[framework]
             para = nodes.paragraph()
             para += nodes.strong(text=label)
             para += nodes.Text(": ")
-            # The URLs are filled in when the page is written (resolve_links), so that
-            # they follow the repository settings even in an incremental build.
-            colab = nodes.reference("", str(_("Open in Colab")), refuri="", internal=False,
-                                    colab_notebook=path.relative_to(srcdir).as_posix(),
-                                    classes=["colab-link", f"colab-{framework}"])
-            para += nodes.inline("", "", colab, nodes.Text(" · "), classes=["colab-launch"])
+            para += self.colab_launch(framework, single.get(framework))
             para += nodes.reference(
                 "", "", nodes.inline(text=str(_("{label} notebook")).format(label=label)),
                 refuri="",
-                notebook_download=download_name(docname, framework),
+                notebook_download=download_name(docname, framework, suffix=suffix),
                 classes=["notebook-download", f"notebook-download-{framework}"])
-            if framework in single:  # the helpers embedded: nothing to install but the framework
+            if framework in single:  # the helpers embedded: only the framework to install
                 para += nodes.Text(" · ")
                 para += nodes.reference(
-                    "", "", nodes.inline(text=str(_("single file, nothing to install"))),
+                    "", "", nodes.inline(text=str(_("single file, no course package needed"))),
                     refuri="",
-                    notebook_download=download_name(docname, framework, "-single"),
+                    notebook_download=download_name(docname, framework, "-single", suffix),
                     classes=["notebook-download-single", f"notebook-download-single-{framework}"])
             items += nodes.list_item("", para)
         intro = nodes.paragraph(text=str(_(
             "Run this chapter yourself in one framework: each notebook has only that "
-            "framework's code, and its first cell installs what it needs when it runs in "
-            "Colab.")))
+            "framework's code. Colab opens its single-file edition, which carries the "
+            "course's helper package and needs only the framework, numpy and matplotlib; "
+            "the notebook itself needs the package installed (see the README).")))
         block = nodes.admonition(
             "", nodes.title(text=str(_("Run this chapter"))), intro, items,
             classes=["tip", "framework-launch"], ids=[f"launch-{Path(docname).name}"])
         title_index = section.first_child_matching_class(nodes.title)
         section.insert(0 if title_index is None else title_index + 1, block)
+
+    def colab_launch(self, framework: str, single_file: Path | None) -> nodes.inline:
+        """"Open in Colab" for the single-file edition, or why Colab cannot run it."""
+        if framework in NOT_IN_COLAB:
+            note = nodes.emphasis(text=str(NOT_IN_COLAB[framework]))
+            return nodes.inline("", "", note, nodes.Text(" · "), classes=["colab-launch",
+                                                                         "no-colab"])
+        if single_file is None:
+            return nodes.inline()
+        # The URL is filled in when the page is written (resolve_links), so that it
+        # follows the repository settings even in an incremental build.
+        colab = nodes.reference("", str(_("Open in Colab")), refuri="", internal=False,
+                                colab_notebook=single_file.relative_to(self.env.srcdir)
+                                .as_posix(), classes=["colab-link", f"colab-{framework}"])
+        return nodes.inline("", "", colab, nodes.Text(" · "), classes=["colab-launch"])
 
 
 def resolve_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -262,12 +286,13 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
     """Copy each merged page's per-framework notebooks to their download names."""
     if exception is not None or app.builder.format != "html":
         return
+    suffix = language_suffix(app.config)
     for docname in sorted(app.env.found_docs):
         editions = [("", framework_notebooks(app.env, docname)),
                     ("-single", single_file_notebooks(app.env, docname))]
         for edition, notebooks in editions:
             for framework, path in notebooks.items():
-                target = Path(app.outdir) / download_name(docname, framework, edition)
+                target = Path(app.outdir) / download_name(docname, framework, edition, suffix)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
 
@@ -275,19 +300,23 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
 def header_downloads(app: Sphinx, pagename: str, templatename: str, context: dict,
                      doctree) -> None:
     """The theme's "Download this page" menu: the per-framework notebooks (on a merged
-    page) and "print to PDF", instead of the page's source file."""
+    page), instead of the page's source file and "print to PDF"."""
     group = next((button for button in context.get("header_buttons", [])
                   if button.get("label") == "download-buttons"), None)
     if group is None:
         return
-    labels = app.config.framework_tabs_labels
-    notebooks = [{"type": "link", "url": context["pathto"](download_name(pagename, fw), 1),
+    labels, suffix = app.config.framework_tabs_labels, language_suffix(app.config)
+    notebooks = [{"type": "link",
+                  "url": context["pathto"](download_name(pagename, fw, suffix=suffix), 1),
                   "text": str(_("{label} notebook")).format(label=labels[fw]),
                   "tooltip": str(_("Download the {label} notebook")).format(label=labels[fw]),
                   "icon": "fas fa-code", "label": f"download-{fw}-notebook-button"}
                  for fw in framework_notebooks(app.env, pagename)]
-    sources = {"download-source-button", "download-notebook-button"}
-    group["buttons"] = notebooks + [b for b in group["buttons"] if b.get("label") not in sources]
+    replaced = {"download-source-button", "download-notebook-button", "download-pdf-button"}
+    group["buttons"] = notebooks + [b for b in group["buttons"]
+                                    if b.get("label") not in replaced]
+    if not group["buttons"]:  # a page without notebooks: no empty menu
+        context["header_buttons"].remove(group)
 
 
 def add_script(app: Sphinx) -> None:
@@ -307,7 +336,7 @@ def add_script(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_design")
     app.add_config_value("framework_tabs_labels", dict(LABELS), "env", [dict])
-    app.add_config_value("framework_tabs_single_file_dir", "_build/single_file", "env", [str])
+    app.add_config_value("framework_tabs_single_file_dir", "chapters/single_file", "env", [str])
     app.add_config_value("framework_tabs_notebook_dir", "", "env", [str])
     app.add_config_value("framework_tabs_default", "pytorch", "env", [str])
     app.add_config_value("framework_tabs_sync_group", "framework", "env", [str])

@@ -12,8 +12,9 @@ What gets translated
 The extensions' own text
     ``_()`` marks the text the extensions write (the launch box, the download menu, the
     language switch, "and" in citation labels). It is translated with the ``site``
-    catalog (``locales/<language>/LC_MESSAGES/site.po``); so are the site title and the
-    label of MyST-NB's button that opens a collapsed cell.
+    catalog (``locales/<language>/LC_MESSAGES/site.po``); so are the site title, the
+    footer (``html: extra_footer:``, the licenses) and the label of MyST-NB's button that
+    opens a collapsed cell.
 
 The language switch
     Every page gets a button in its header leading to the same page in the other
@@ -106,11 +107,15 @@ def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: 
 
 
 def translate_config(app: Sphinx, config) -> None:
-    """The site title, and MyST-NB's labels of a collapsed cell's button."""
+    """The site title, the footer, and MyST-NB's labels of a collapsed cell's button."""
     if config.language == "en":
         return
     if config.html_title:
         config.html_title = str(_(config.html_title))
+    options = config.html_theme_options
+    footer = options.get("extra_footer", "").strip()  # the licenses (html: extra_footer:)
+    if footer:
+        options["extra_footer"] = str(_(footer))
     # The course collapses whole cells only (hide-cell): {type} is always "content".
     config.nb_code_prompt_show = str(_("Show code cell content"))
     config.nb_code_prompt_hide = str(_("Hide code cell content"))

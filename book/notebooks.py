@@ -2,9 +2,10 @@
 
 A source is a jupytext MyST notebook ``chapters/<name>.md``. Its framework cells start
 with ``%%tab <framework>``; the cell tagged ``tab-setup`` selects the framework in
-Jupyter and is replaced, in each generated notebook, by a cell that installs the
-package when it runs in Colab. Every generated cell gets an id derived from its source
-text, so outputs are carried over by id only while the code is unchanged.
+Jupyter and is replaced, in each generated notebook, by a cell that checks that the
+course package is installed (``book.setup_cell``). Every generated cell gets an id
+derived from its source text (for markdown, its MyST text before ``book.learner_markdown``
+converts it), so outputs are carried over by id only while the code is unchanged.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import hashlib
 import re
 from pathlib import Path
 
-from d2l_bn import BACKEND_MODULES, FRAMEWORKS, LABELS
+from d2l_bn import FRAMEWORKS, LABELS
 
 from . import CHAPTERS, ROOT
-from .environments import kernelspec
+from .files import BookError, read_notebook
+from .learner_markdown import convert, english_links
+from .setup_cell import TAG as PACKAGE_CHECK_TAG
 
 SETUP_TAG = "tab-setup"
-# The site page's kernelspec (Jupyter Book never runs it). Each per-framework notebook
-# names its framework's kernel instead (book.environments.kernelspec): d2l-bn-<framework>.
+# The kernelspec of every notebook: the standard kernel of any Jupyter (and Colab). The
+# book's tooling and tests run each in its framework's kernel (book.environments) by
+# the notebook's metadata.d2l_bn.framework.
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -42,7 +46,7 @@ def cell_frameworks(cell) -> list[str]:
     names = first.split()[1:]
     unknown = set(names) - set(FRAMEWORKS)
     if not names or unknown:
-        raise ValueError(f"Bad tab line {first!r}: expected `%%tab` and names from {FRAMEWORKS}.")
+        raise BookError(f"Bad tab line {first!r}: expected `%%tab` and names from {FRAMEWORKS}.")
     return names
 
 
@@ -55,15 +59,14 @@ def repository() -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
-def colab_setup(framework: str) -> str:
-    """The Colab cell: installs the d2l_bn release (tag v<version>) this notebook is split with.
+def package_check(framework: str, source: Path) -> str:
+    """The notebook's first code cell: stops with what to install if d2l_bn is missing."""
+    from .setup_cell import setup_cell
+    from .single_file import committed_path
 
-    The pin is ``d2l_bn.__version__`` at split time; see ``book.colab``.
-    """
-    from .colab import setup_cell
-
-    url, _branch = repository()
-    return setup_cell(framework, url, extra=BACKEND_MODULES[framework])
+    url, branch = repository()
+    edition = committed_path(source, framework).relative_to(ROOT).as_posix()
+    return setup_cell(framework, url, f"{url}/blob/{branch}/{edition}")
 
 
 def _cell_id(text: str, seen: set[str]) -> str:
@@ -76,7 +79,7 @@ def _cell_id(text: str, seen: set[str]) -> str:
     return cell_id
 
 
-def split(source: Path, framework: str):
+def split(source: Path, framework: str, learner: bool = True):
     """The notebook for one framework: shared cells plus that framework's cells.
 
     A cell tagged ``site-only`` (say, the page's words about its tabs) is left out. A
@@ -84,23 +87,25 @@ def split(source: Path, framework: str):
     with ``{framework}`` and ``{label}`` replaced by the framework's name and label
     (``pytorch``, ``PyTorch``): the opening of a notebook speaks of its framework only.
     One that also has framework tags (``[notebook-only, mxnet]``) is kept in those
-    frameworks' notebooks only. The notebook's kernelspec names the framework's kernel,
-    ``d2l-bn-<framework>`` (its environment's Python; see ``book.environments``), with
-    language ``python``, which is all Colab looks at.
+    frameworks' notebooks only. The notebook's kernelspec is the standard ``python3``;
+    ``metadata.d2l_bn.framework`` says which framework (and so which of the book's
+    kernels, ``book.environments``) it needs. Markdown is converted for Jupyter and Colab
+    (``book.learner_markdown``); ``learner=False`` keeps the MyST text (for the site page
+    and the translation, which work on MyST), with the same cell ids.
     """
     import jupytext
     import nbformat
 
     nb = jupytext.read(source)
     out = nbformat.v4.new_notebook()
-    out.metadata = {"kernelspec": kernelspec(framework), "language_info": {"name": "python"},
+    out.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
                     "d2l_bn": {"framework": framework, "source": source.name}}
     seen: set[str] = set()
     for cell in nb.cells:
         tags = list(cell.metadata.get("tags", []))
         if SETUP_TAG in tags:
-            new = nbformat.v4.new_code_cell(colab_setup(framework))
-            new.metadata["tags"] = ["colab-setup"]
+            new = nbformat.v4.new_code_cell(package_check(framework, source))
+            new.metadata["tags"] = [PACKAGE_CHECK_TAG]
         elif "site-only" in tags:
             continue  # the page's own words (its tabs, its links): not for a notebook
         elif cell.cell_type == "code":
@@ -122,6 +127,8 @@ def split(source: Path, framework: str):
                 new.source = (new.source.replace("{framework}", framework)
                               .replace("{label}", LABELS[framework]))
         new.id = _cell_id(f"{framework}\n{new.cell_type}\n{new.source}", seen)
+        if learner and new.cell_type == "markdown":
+            new.source = convert(new.source, f"chapters/{source.stem}", english_links())
         out.cells.append(new)
     return out
 
@@ -139,19 +146,17 @@ def carry_outputs(new, old) -> None:
 
 def out_of_sync(source: Path, framework: str) -> str | None:
     """Why the committed notebook differs from a fresh split (None when in sync)."""
-    import nbformat
-
     path = target(source, framework)
     if not path.exists():
         return f"{path} is missing"
-    committed = nbformat.read(path, as_version=4)
+    committed = read_notebook(path)
     fresh = split(source, framework)
     got = [(c.id, c.cell_type, c.source, c.metadata.get("tags", [])) for c in committed.cells]
     want = [(c.id, c.cell_type, c.source, c.metadata.get("tags", [])) for c in fresh.cells]
     if got != want:
         return f"{path} does not match {source.name}"
     if committed.metadata.get("kernelspec") != fresh.metadata["kernelspec"]:
-        return f"{path} does not name its kernel {fresh.metadata['kernelspec']['name']!r}"
+        return f"{path} does not name the standard kernel {KERNELSPEC['name']!r}"
     return None
 
 
@@ -161,7 +166,7 @@ def write_split(source: Path, framework: str) -> Path:
     path = target(source, framework)
     new = split(source, framework)
     if path.exists():
-        carry_outputs(new, nbformat.read(path, as_version=4))
+        carry_outputs(new, read_notebook(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(new, path)
     return path
@@ -175,7 +180,8 @@ def merge(source: Path):
     """The site page: shared cells once, each framework's cells with that run's outputs.
 
     Framework cells come from the per-framework notebooks (source, tags and outputs,
-    matched by cell id); the Colab setup cell and ``notebook-only`` cells are left out,
+    matched by cell id); shared markdown keeps its MyST markup (the page is built by
+    Sphinx); the package-check cell and ``notebook-only`` cells are left out,
     ``site-only`` cells come straight from the source. Shared code cells must not
     print anything, since one output could not stand for three runs. On the way:
 
@@ -205,9 +211,9 @@ def merge(source: Path):
     executed, fresh = {}, {}
     for fw in FRAMEWORKS:
         if problem := out_of_sync(source, fw):
-            raise ValueError(f"{problem}: run `python -m book split` and execute it.")
-        executed[fw] = {c.id: c for c in nbformat.read(target(source, fw), as_version=4).cells}
-        fresh[fw] = iter(split(source, fw).cells)  # walks in step with the source
+            raise BookError(f"{problem}: run `python -m book split` and execute it.")
+        executed[fw] = {c.id: c for c in read_notebook(target(source, fw)).cells}
+        fresh[fw] = iter(split(source, fw, learner=False).cells)  # in step with the source
     page = nbformat.v4.new_notebook()
     page.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
                      "d2l_bn": {"merged_from": source.name, "frameworks": list(FRAMEWORKS)}}
@@ -237,12 +243,15 @@ def merge(source: Path):
             for fw in set(tags) & set(FRAMEWORKS) or FRAMEWORKS:
                 next(fresh[fw])
             continue
-        counterparts = [executed[fw][next(fresh[fw]).id] for fw in FRAMEWORKS]
+        myst = [next(fresh[fw]) for fw in FRAMEWORKS]
+        counterparts = [executed[fw][c.id] for fw, c in zip(FRAMEWORKS, myst)]
         shared = copy.deepcopy(counterparts[0])
-        if "colab-setup" in shared.metadata.get("tags", []):
+        if PACKAGE_CHECK_TAG in shared.metadata.get("tags", []):
             continue
+        if shared.cell_type == "markdown":
+            shared.source = myst[0].source  # the notebooks' is converted for Jupyter
         if shared.cell_type == "code" and any(c.outputs for c in counterparts):
-            raise ValueError(f"A shared cell prints output ({shared.source[:60]!r}); "
+            raise BookError(f"A shared cell prints output ({shared.source[:60]!r}); "
                              "one output cannot stand for three runs: make it a framework cell.")
         shared.id = _cell_id(f"shared\n{shared.cell_type}\n{shared.source}", seen)
         page.cells.append(shared)
@@ -323,11 +332,9 @@ def _source_cells(source: Path):
 
 def page_out_of_sync(source: Path) -> str | None:
     """Why the committed site page differs from a fresh merge (None when in sync)."""
-    import nbformat
-
     path = merged_path(source)
     if not path.exists():
         return f"{path} is missing"
-    if nbformat.read(path, as_version=4) != merge(source):
+    if read_notebook(path) != merge(source):
         return f"{path} does not match {source.name} and the executed notebooks"
     return None

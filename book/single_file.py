@@ -2,10 +2,13 @@
 
     python -m book.single_file [--source NAME] [--out DIR]
 
-writes, for every committed notebook ``chapters/<framework>/<name>.ipynb``,
-``_build/single_file/<framework>/<name>-<framework>-single.ipynb``: the same notebook
-(cells and the outputs of its committed run) in which the Colab install cell is replaced
-by two cells near the top: a short note, and one collapsed cell (tags ``hide-cell``,
+writes, for every committed notebook ``chapters/<framework>/<name>.ipynb``, its edition
+``chapters/single_file/<framework>/<name>-<framework>-single.ipynb``, and for every
+Portuguese one (``chapters/pt_BR/<framework>/<name>.ipynb``),
+``chapters/pt_BR/single_file/<framework>/<name>-<framework>-single-pt_BR.ipynb`` (a file
+name of its own, so that the two languages' downloads never overwrite each other). Each
+is the same notebook (cells and the outputs of its committed run) in which the
+package-check cell (``book.setup_cell``) is replaced by two cells near the top: a short note, and one collapsed cell (tags ``hide-cell``,
 ``single-file-helpers``) that holds the source text of every ``d2l_bn`` module the
 notebook uses, verbatim, and registers them as the package ``d2l_bn``. The notebook's
 own ``from d2l_bn import torch as d2l`` then runs unchanged, with nothing installed but
@@ -13,11 +16,13 @@ the framework (for JAX: jax, flax and optax), numpy and matplotlib (``PIP``; the
 falls back on the standard library where it would use pooch and platformdirs; the data
 are found, or downloaded from the official site and verified, exactly as with the
 installed package). Its kernelspec is the plain ``python3`` of any Jupyter installation,
-not the book's ``d2l-bn-<framework>`` kernel of the committed notebook, which only the
-book's environments have.
+like the notebook's.
 
-The editions are generated at build time from ``d2l_bn/`` and never committed or edited;
-``tests/test_single_file.py`` proves the embedded text equals the package's files.
+The editions are committed, so that the site's Colab links can open them, and never
+edited: ``python -m book split``, ``python -m book.translation notebooks`` and ``make
+book`` regenerate them, and ``python -m book check`` (``tests/test_single_file.py``)
+proves that they are what this module makes of the notebooks and of ``d2l_bn/`` now
+(the embedded text is the package's files, byte for byte).
 """
 
 from __future__ import annotations
@@ -32,11 +37,12 @@ from pathlib import Path
 
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS, LABELS, __version__
 
-from . import ROOT
+from . import CHAPTERS, ROOT
 from .notebooks import KERNELSPEC, sources, target
+from .setup_cell import TAG as PACKAGE_CHECK_TAG
 
 PACKAGE = ROOT / "d2l_bn"
-OUT = ROOT / "_build" / "single_file"
+LANGUAGES = ("en", "pt_BR")  # pt_BR: the notebooks of chapters/pt_BR (book.translation)
 HELPERS_TAGS = ["hide-cell", "single-file-helpers"]
 FILES_NAME = "_D2L_BN_FILES"  # the dict, in the helpers cell, of file path -> source text
 # What to install for each framework's single-file notebook (the note cell says it). MXNet
@@ -229,7 +235,7 @@ def single_file(notebook):
 
     framework = notebook.metadata["d2l_bn"]["framework"]
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code"
-                     and "colab-setup" not in c.metadata.get("tags", []))
+                     and PACKAGE_CHECK_TAG not in c.metadata.get("tags", []))
     modules = needed_modules(imported_modules(code) | {f"d2l_bn.{BACKEND_MODULES[framework]}"})
     note = nbformat.v4.new_markdown_cell(NOTE.format(version=__version__,
                                                      label=packages(framework),
@@ -238,44 +244,68 @@ def single_file(notebook):
     helpers = nbformat.v4.new_code_cell(helpers_cell(framework, modules))
     helpers.id, helpers.metadata["tags"] = "single-file-helpers", list(HELPERS_TAGS)
     out = copy.deepcopy(notebook)
-    setup = [i for i, c in enumerate(out.cells) if "colab-setup" in c.metadata.get("tags", [])]
+    setup = [i for i, c in enumerate(out.cells)
+             if PACKAGE_CHECK_TAG in c.metadata.get("tags", [])]
     at = setup[0] if setup else next(i for i, c in enumerate(out.cells) if c.cell_type == "code")
     out.cells[at:at + len(setup[:1])] = [note, helpers]
-    out.metadata["kernelspec"] = dict(KERNELSPEC)  # any Jupyter's python3, not the book's kernel
+    out.metadata["kernelspec"] = dict(KERNELSPEC)  # any Jupyter's python3
     out.metadata["d2l_bn"]["edition"] = {"single_file": True, "d2l_bn": __version__,
                                          "embedded": [relative(module_file(m)) for m in modules]}
     return out
 
 
-def output_path(source: Path, framework: str, out: Path = OUT) -> Path:
-    return out / framework / f"{source.stem}-{framework}-single.ipynb"
+def notebook_path(source: Path, framework: str, language: str = "en") -> Path:
+    """The per-framework notebook an edition is made from, in ``language``."""
+    english = target(source, framework)
+    return english if language == "en" else CHAPTERS / language / framework / english.name
 
 
-def write_all(out: Path = OUT, only: str | None = None,
-              notebooks: Path | None = None) -> list[Path]:
-    """Write the single-file edition of every committed per-framework notebook (those in
-    ``notebooks/<framework>/<name>.ipynb`` if given, e.g. the Portuguese ones)."""
+def committed_path(source: Path, framework: str, language: str = "en") -> Path:
+    """Where the edition is committed: chapters/single_file/pytorch/batch_norm-pytorch-
+    single.ipynb, chapters/pt_BR/single_file/pytorch/batch_norm-pytorch-single-pt_BR.ipynb."""
+    folder = CHAPTERS if language == "en" else CHAPTERS / language
+    suffix = "" if language == "en" else f"-{language}"
+    return folder / "single_file" / framework / f"{source.stem}-{framework}-single{suffix}.ipynb"
+
+
+def editions(only: str | None = None, languages=LANGUAGES):
+    """(committed path, text as written) of every edition, from the committed notebooks."""
     import nbformat
 
-    written = []
     for source in sources():
         if only not in (None, source.stem):
             continue
-        for framework in FRAMEWORKS:
-            path = output_path(source, framework, out)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            notebook = target(source, framework) if notebooks is None else \
-                notebooks / framework / f"{source.stem}.ipynb"
-            nbformat.write(single_file(nbformat.read(notebook, as_version=4)), path)
-            written.append(path)
+        for language in languages:
+            for framework in FRAMEWORKS:
+                notebook = nbformat.read(notebook_path(source, framework, language), as_version=4)
+                text = nbformat.writes(single_file(notebook)) + "\n"
+                yield committed_path(source, framework, language), text
+
+
+def write_all(root: Path = ROOT, only: str | None = None, languages=LANGUAGES) -> list[Path]:
+    """Write every edition (under ``root``, at its path relative to the repository)."""
+    written = []
+    for path, text in editions(only, languages):
+        path = root / path.relative_to(ROOT)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
     return written
+
+
+def out_of_sync(only: str | None = None) -> list[str]:
+    """Why each committed edition differs from a fresh one ([] when all are in sync)."""
+    return [f"{relative(path)} is out of sync: run `python -m book.single_file`"
+            for path, text in editions(only)
+            if not path.is_file() or path.read_text() != text]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.single_file",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"default: {relative(OUT)}")
+    parser.add_argument("--out", type=Path, default=ROOT,
+                        help="write under this folder instead of the repository")
     args = parser.parse_args(argv)
     for path in write_all(args.out.absolute(), args.source):
         shown = relative(path) if path.is_relative_to(ROOT) else path

@@ -20,9 +20,12 @@ framework names) are filled in with themselves.
 ``site`` builds the pages again with ``language = pt_BR``, Sphinx replacing each message
 by its translation, into ``_build/html/pt`` (beside the English site in ``_build/html``).
 ``notebooks`` writes the Portuguese per-framework notebooks: each markdown cell of the
-English notebook with every block (paragraph, heading, list item, table cell, admonition
-title) replaced by its translation from the page's catalog (or ``notebooks.po``); code
-cells and outputs are copied unchanged. An untranslated or fuzzy message stops both, and
+English notebook, in its MyST form (``book.notebooks.split(learner=False)``), with every
+block (paragraph, heading, list item, table cell, admonition title) replaced by its
+translation from the page's catalog (or ``notebooks.po``), then converted for Jupyter
+(``book.learner_markdown``: links to the Portuguese site, Portuguese section titles and
+citations); code cells and outputs are copied unchanged. It also writes their single-file
+editions (``book.single_file``). An untranslated or fuzzy message stops both, and
 fails ``tests/test_translation.py``. The glossary of terms is
 ``locales/pt_BR/GLOSSARY.md``.
 """
@@ -39,6 +42,8 @@ from pathlib import Path
 from d2l_bn import FRAMEWORKS, LABELS
 
 from . import CHAPTERS, ROOT
+from .files import check_catalogs, exits_on_book_error, read_catalog, read_notebook
+from .learner_markdown import Links, collect, convert, site_url
 from .markdown_blocks import blocks, replace_blocks
 
 LANGUAGE = "pt_BR"
@@ -87,10 +92,11 @@ def is_neutral(message: str) -> bool:
 
 
 def notebook_messages(pot_dir: Path = GETTEXT) -> dict[str, list[str]]:
-    """Blocks of the English notebooks' markdown that the site's pages do not have:
-    message -> where it occurs."""
-    import nbformat
+    """Blocks of the English notebooks' markdown (MyST, as split) that the site's pages do
+    not have: message -> where it occurs."""
     from babel.messages.pofile import read_po
+
+    from .notebooks import split
 
     found: dict[str, list[str]] = {}
     for page in PAGES:
@@ -98,7 +104,7 @@ def notebook_messages(pot_dir: Path = GETTEXT) -> dict[str, list[str]]:
             known = {m.id for m in read_po(pot) if m.id}
         for fw in FRAMEWORKS:
             path = CHAPTERS / fw / f"{page}.ipynb"
-            for cell in nbformat.read(path, as_version=4).cells:
+            for cell in split(CHAPTERS / f"{page}.md", fw, learner=False).cells:
                 if cell.cell_type == "markdown":
                     for block in blocks(cell.source):
                         if block.text not in known:
@@ -108,13 +114,14 @@ def notebook_messages(pot_dir: Path = GETTEXT) -> dict[str, list[str]]:
 
 
 def site_messages() -> dict[str, list[str]]:
-    """The ``_("...")`` texts of the extensions, and the site title."""
+    """The ``_("...")`` texts of the extensions, and the site title and footer."""
     import yaml
     from babel.messages.extract import extract_from_file
 
     found: dict[str, list[str]] = {}
-    title = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
-    found[title] = ["_config.yml"]
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    found[config["title"]] = ["_config.yml"]
+    found[config["html"]["extra_footer"].strip()] = ["_config.yml"]
     for path in sorted((ROOT / "_ext").glob("*.py")):
         for line, message, _, _ in extract_from_file("python", path):
             found.setdefault(message, []).append(f"_ext/{path.name}:{line}")
@@ -166,6 +173,7 @@ def extract() -> list[Path]:
     """Update every catalog from the English text; return the catalogs."""
     from sphinx_intl.basic import update
 
+    check_catalogs(MESSAGES)  # sphinx-intl would rewrite a malformed entry, losing text
     templates(GETTEXT)
     update(str(LOCALES), str(GETTEXT), (LANGUAGE,), ignore_obsolete=True, jobs=1)
     catalogs = sorted(MESSAGES.rglob("*.po"))
@@ -190,10 +198,8 @@ def stale(pot_dir: Path, messages: Path = MESSAGES) -> dict[str, list[str]]:
 
 
 def load(po: Path):
-    from babel.messages.pofile import read_po
-
-    with open(po, "rb") as f:
-        return read_po(f)
+    """The catalog at ``po``, read strictly (``book.files.read_catalog``)."""
+    return read_catalog(po)
 
 
 def status() -> dict[str, tuple[int, int, list[str]]]:
@@ -232,7 +238,8 @@ def require_complete() -> None:
         lines = [f"  {name}: {len(ids)} (first: {ids[0][:70]!r})" for name, ids in missing.items()]
         raise TranslationError(
             "untranslated or fuzzy messages (the English changed since it was translated):\n"
-            + "\n".join(lines) + "\nUpdate them in locales/pt_BR/LC_MESSAGES/ (see README).")
+            + "\n".join(lines)
+            + "\nUpdate them in locales/pt_BR/LC_MESSAGES/ (see CONTRIBUTING.md).")
 
 
 # --- notebooks ---------------------------------------------------------------------------
@@ -241,12 +248,30 @@ def notebook_path(page: str, framework: str) -> Path:
     return NOTEBOOKS / framework / f"{page}.ipynb"
 
 
-def translate_notebook(page: str, framework: str):
-    """The Portuguese notebook: the English one with its markdown translated."""
-    import nbformat
+def portuguese_links() -> Links:
+    """The Portuguese site's links: its URL, its (translated) section titles, "e"."""
+    import jupytext
+
+    pages = {}
+    for page in PAGES:
+        table = translations([f"chapters/{page}", NOTEBOOK_CATALOG])
+        cells = jupytext.read(CHAPTERS / f"{page}.md").cells
+        pages[f"chapters/{page}"] = [replace_blocks(c.source, lambda t: table.get(t, t))
+                                     for c in cells if c.cell_type == "markdown"]
+    word_and = translations([SITE_CATALOG]).get("and", "and")
+    return collect(pages, f"{site_url()}{SITE_DIR}/", word_and)
+
+
+def translate_notebook(page: str, framework: str, links: Links | None = None):
+    """The Portuguese notebook: the English one with its markdown translated (from its
+    MyST text) and converted for Jupyter with ``links`` (default: ``portuguese_links()``)."""
+    from .notebooks import split
 
     table = translations([f"chapters/{page}", NOTEBOOK_CATALOG])
-    english = nbformat.read(CHAPTERS / framework / f"{page}.ipynb", as_version=4)
+    path = CHAPTERS / framework / f"{page}.ipynb"
+    english = read_notebook(path)
+    myst = {c.id: c.source for c in split(CHAPTERS / f"{page}.md", framework, learner=False).cells}
+    links = links or portuguese_links()
     missing = []
 
     def translate(text: str) -> str:
@@ -258,7 +283,11 @@ def translate_notebook(page: str, framework: str):
     notebook = copy.deepcopy(english)
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = replace_blocks(cell.source, translate)
+            if cell.id not in myst:
+                raise TranslationError(f"{path.relative_to(ROOT)} is out of sync with its "
+                                       "source: run `python -m book split`")
+            cell.source = convert(replace_blocks(myst[cell.id], translate), f"chapters/{page}",
+                                  links)
     if missing:
         raise TranslationError(f"{len(missing)} block(s) of chapters/{framework}/{page}.ipynb "
                                f"have no translation, e.g. {missing[0][:70]!r}: run "
@@ -271,19 +300,23 @@ def translated_notebooks():
     """(path, text as written) of every Portuguese notebook, from the English and the catalogs."""
     import nbformat
 
+    links = portuguese_links()
     for page in PAGES:
         for framework in FRAMEWORKS:
-            notebook = translate_notebook(page, framework)
+            notebook = translate_notebook(page, framework, links)
             yield notebook_path(page, framework), nbformat.writes(notebook) + "\n"
 
 
 def write_notebooks() -> list[Path]:
+    """The Portuguese notebooks, then their single-file editions."""
+    from . import single_file
+
     written = []
     for path, text in translated_notebooks():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(path)
-    return written
+    return written + single_file.write_all(languages=(LANGUAGE,))
 
 
 def notebooks_out_of_sync() -> list[str]:
@@ -294,31 +327,26 @@ def notebooks_out_of_sync() -> list[str]:
 
 # --- the site ----------------------------------------------------------------------------
 
-def build_site(out: Path = HTML / SITE_DIR, doctrees: Path | None = None,
-               single_file: bool = True) -> Path:
-    """The Portuguese site (strict: a warning is an error), with the Portuguese notebooks'
-    single-file editions (``single_file``)."""
-    from .single_file import write_all
-
+def build_site(out: Path = HTML / SITE_DIR, doctrees: Path | None = None) -> Path:
+    """The Portuguese site (strict: a warning is an error), linking to the Portuguese
+    notebooks and their committed single-file editions."""
     require_complete()
     compile_catalogs()
-    single = ROOT / "_build" / "single_file" / LANGUAGE
-    if single_file:
-        write_all(single, notebooks=NOTEBOOKS)
     config = {"language": LANGUAGE,
               "framework_tabs_notebook_dir": NOTEBOOKS.relative_to(ROOT).as_posix(),
-              "framework_tabs_single_file_dir": single.relative_to(ROOT).as_posix()}
+              "framework_tabs_single_file_dir": (NOTEBOOKS / "single_file").relative_to(
+                  ROOT).as_posix()}
     sphinx_build("html", out, doctrees=doctrees, **config)
     return out
 
 
+@exits_on_book_error  # a missing or malformed file: one line saying what to do, status 1
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.translation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["extract", "status", "check", "notebooks", "site"])
     parser.add_argument("--out", type=Path, help="site: the output folder (default: "
-                        f"{(HTML / SITE_DIR).relative_to(ROOT)}; no single-file editions "
-                        "when given)")
+                        f"{(HTML / SITE_DIR).relative_to(ROOT)})")
     args = parser.parse_args(argv)
     try:
         if args.command == "extract":
@@ -338,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             import tempfile
 
+            check_catalogs(MESSAGES)  # a malformed catalog stops here, before the build
             with tempfile.TemporaryDirectory() as tmp:
                 missing = stale(templates(Path(tmp)))
             problems = [f"{name}: {len(ids)} English message(s) without a current "
@@ -349,8 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.out is None:
                 out = build_site()
             else:
-                out = build_site(args.out.absolute(), args.out.absolute().parent / ".doctrees-pt",
-                                 single_file=False)
+                out = build_site(args.out.absolute(), args.out.absolute().parent / ".doctrees-pt")
             print(f"The Portuguese site is in {out}")
     except TranslationError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -110,23 +110,24 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
-# Test modules that use the learner stacks of book.clean_envs.
-STACK_MODULES = {"test_learner_paths.py", "test_colab_setup.py"}
+# Test modules that use the learner environments of tests/clean_envs.py.
+STACK_MODULES = {"test_learner_paths.py", "test_setup_cell.py"}
 
 
 def pytest_collection_finish(session):
-    """Start building the learner stacks (pip installs, mostly waiting on the disk) in
-    the background while the first tests run; a test that needs a stack still being
-    built waits for it (clean_envs.stack locks each one), and one whose build failed
-    builds it again and reports the error."""
+    """Start building the learner environments (pip installs, mostly waiting on the disk
+    and the network) in the background while the first tests run; a test that needs one
+    still being built waits for it (clean_envs locks each one), and one whose build
+    failed builds it again and reports the error."""
     if not any(item.path.name in STACK_MODULES for item in session.items):
         return
-    from book import clean_envs
+    import clean_envs
 
     def build_all():
         for name in clean_envs.STACKS:
-            with contextlib.suppress(Exception):  # the test that needs it reports it
-                clean_envs.stack(name)
+            for build in (clean_envs.stack, clean_envs.wheel_env):
+                with contextlib.suppress(Exception):  # the test that needs it reports it
+                    build(name)
 
     threading.Thread(target=build_all, name="learner-stacks", daemon=True).start()
 

@@ -6,11 +6,9 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from book import environments
-from book.notebooks import sources, target
 from d2l_bn import FRAMEWORKS
 
 ROOT = environments.ROOT
@@ -57,15 +55,6 @@ def test_requirements_pin_numpy_per_environment():
     assert not {"torch", "tensorflow-cpu", "jax", "jupyter-book"} & set(mxnet)  # small
     for name in set(main) & set(mxnet) - {"numpy"}:  # shared tools: the same versions
         assert main[name] == mxnet[name], name
-
-
-@pytest.mark.parametrize("path", [target(s, fw) for s in sources() for fw in FRAMEWORKS
-                                  if target(s, fw).exists()],
-                         ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_each_notebook_names_its_frameworks_kernel(path):
-    spec = nbformat.read(path, as_version=4).metadata["kernelspec"]
-    assert spec == environments.kernelspec(path.parent.name)
-    assert spec["language"] == "python"  # what Colab looks at
 
 
 @pytest.mark.skipif(environments.current() is not environments.MAIN,

@@ -77,7 +77,7 @@ html_theme_options = {{
 root_doc = "index"
 nb_execution_mode = "off"
 nitpicky = True
-exclude_patterns = {["_build", *(f"chapters/{fw}" for fw in LABELS)]!r}
+exclude_patterns = {["_build", "chapters/single_file", *(f"chapters/{fw}" for fw in LABELS)]!r}
 framework_tabs_default = "{DEFAULT}"
 framework_tabs_sync_group = "{GROUP}"
 """
@@ -93,10 +93,19 @@ def write_project(src: Path, conf: str = CONF) -> None:
         (src / "chapters" / framework).mkdir()
         nbformat.write(notebook([([], f"# {framework} only", None)]),
                        src / "chapters" / framework / "demo.ipynb")
-    single = src / "_build" / "single_file" / "pytorch"  # a single-file edition for one
-    single.mkdir(parents=True)
-    nbformat.write(notebook([([], "# pytorch, helpers embedded", None)]),
-                   single / "demo-pytorch-single.ipynb")
+    for framework in SINGLE_FILE:  # single-file editions, for some frameworks only
+        nbformat.write(notebook([([], f"# {framework}, helpers embedded", None)]),
+                       single_file(src, framework))
+
+
+# The frameworks with a single-file edition in the synthetic project.
+SINGLE_FILE = ["mxnet", "pytorch", "jax"]
+
+
+def single_file(src: Path, framework: str) -> Path:
+    path = src / "chapters" / "single_file" / framework / f"demo-{framework}-single.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def build(src: Path) -> SphinxTestApp:
@@ -266,11 +275,16 @@ def test_launch_block_follows_the_title(site):
 
 
 def test_launch_block_links_colab_and_downloads_per_framework(site):
+    """Colab opens the single-file editions; MXNet, which Colab cannot run, says so."""
     app, _, pages = site
     block = pages[DOC].select_one("div.framework-launch")
     colab = [a["href"] for a in block.select("a.colab-link")]
+    in_colab = [fw for fw in SINGLE_FILE if fw not in framework_tabs.NOT_IN_COLAB]
     assert colab == [f"https://colab.research.google.com/github/{OWNER}/{REPO}/blob/{BRANCH}/"
-                     f"{BOOK_PATH}/chapters/{fw}/demo.ipynb" for fw in LABELS]
+                     f"{BOOK_PATH}/chapters/single_file/{fw}/demo-{fw}-single.ipynb"
+                     for fw in in_colab]
+    (note,) = block.select(".no-colab")
+    assert "MXNet" in note.get_text() and "numpy < 2" in note.get_text()
     downloads = block.select("a.notebook-download")
     assert [a.get_text(strip=True) for a in downloads] == [f"{LABELS[fw]} notebook"
                                                            for fw in LABELS]
@@ -286,12 +300,30 @@ def test_launch_block_links_colab_and_downloads_per_framework(site):
 def test_single_file_editions_are_offered_where_they_exist(site):
     app, _, pages = site
     links = pages[DOC].select("div.framework-launch a.notebook-download-single")
-    assert [a.get_text(strip=True) for a in links] == ["single file, nothing to install"]
-    assert "notebook-download-single-pytorch" in links[0]["class"]
-    copied = ((app.outdir / DOC).parent / links[0]["href"]).resolve()
-    assert copied.name == "demo-pytorch-single.ipynb"
-    source = app.srcdir / "_build" / "single_file" / "pytorch" / "demo-pytorch-single.ipynb"
-    assert copied.read_bytes() == source.read_bytes()
+    assert [a.get_text(strip=True) for a in links] == \
+        ["single file, no course package needed"] * len(SINGLE_FILE)
+    for framework, link in zip(SINGLE_FILE, links):
+        assert f"notebook-download-single-{framework}" in link["class"]
+        copied = ((app.outdir / DOC).parent / link["href"]).resolve()
+        assert copied.name == f"demo-{framework}-single.ipynb"
+        assert copied.read_bytes() == single_file(app.srcdir, framework).read_bytes()
+
+
+def test_download_names_carry_the_language_but_english():
+    """English and Portuguese downloads never share a file name."""
+    config = type("Config", (), {"language": "pt_BR"})
+    assert framework_tabs.download_name(DOC, "jax", suffix=framework_tabs.language_suffix(
+        config)) == "_downloads/notebooks/chapters/demo-jax-pt_BR.ipynb"
+    config.language = "en"
+    assert framework_tabs.download_name(DOC, "jax", "-single", framework_tabs.language_suffix(
+        config)) == "_downloads/notebooks/chapters/demo-jax-single.ipynb"
+
+
+def test_header_download_menu_offers_notebooks_and_no_pdf(site):
+    app, _, pages = site
+    menu = pages[DOC].select(".dropdown-download-buttons a")
+    assert [a.get_text(strip=True) for a in menu] == [f"{LABELS[fw]} notebook" for fw in LABELS]
+    assert not pages[DOC].select(".btn-download-pdf-button, [onclick*='print']")
 
 
 def test_no_launch_block_without_per_framework_notebooks(site):
@@ -308,7 +340,7 @@ def test_without_a_github_repository_colab_links_are_dropped_with_a_warning(tmp_
     assert "no GitHub repository url" in app.warning.getvalue()
     block = BeautifulSoup((app.outdir / f"{DOC}.html").read_text(), "html.parser")
     block = block.select_one("div.framework-launch")
-    assert not block.select("a.colab-link, .colab-launch")
+    assert not block.select("a.colab-link")
     assert len(block.select("a.notebook-download")) == len(LABELS)
 
 
@@ -324,4 +356,5 @@ def test_tab_order_labels_and_launch_links_follow_the_configured_frameworks(tmp_
     mxnet = page.find(string=lambda text: text and "out mxnet 1" in text)
     assert mxnet.find_parent(class_="sd-tab-set") is None  # not a configured framework
     launch = page.select_one("div.framework-launch")
-    assert [a["href"].rsplit("/", 2)[1] for a in launch.select("a.colab-link")] == list(labels)
+    assert [a["href"].rsplit("/", 2)[1] for a in launch.select("a.colab-link")] == \
+        [fw for fw in labels if fw in SINGLE_FILE]

@@ -1,10 +1,11 @@
 """The single-file edition: the package's own code, embedded, and nothing else needed.
 
-The editions are generated (``python -m book.single_file``), never committed: these tests
-generate them from the committed per-framework notebooks and check that the embedded
-files are byte-for-byte the package's files, that everything else is the notebook as
-committed, and (slow) that the PyTorch chapter runs in an environment without d2l_bn,
-pooch or platformdirs.
+The editions are committed (``python -m book.single_file``; the site's Colab links open
+them): these tests check that every committed edition is what the generator makes now
+from the committed notebook and ``d2l_bn/`` (so the embedded files are byte-for-byte
+the package's files), that everything else is the notebook as committed, and (slow)
+that each edition, in both languages, runs in smoke mode under a kernel named
+``python3`` in an environment with only its framework, numpy and matplotlib.
 """
 
 from __future__ import annotations
@@ -14,16 +15,24 @@ import shlex
 import subprocess
 import sys
 
+import clean_envs
 import nbformat
 import pytest
 import tomllib
 
-from book import clean_envs, single_file
-from book.notebooks import sources, target
+from book import single_file
+from book.notebooks import sources
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS, __version__
 
 ROOT = clean_envs.ROOT
-NOTEBOOKS = [target(s, fw) for s in sources() for fw in FRAMEWORKS]
+# (source, framework, language) of every edition.
+EDITIONS = [(s, fw, lang) for s in sources() for lang in single_file.LANGUAGES
+            for fw in FRAMEWORKS]
+
+
+def edition_id(edition) -> str:
+    source, framework, language = edition
+    return f"{language}/{framework}/{source.stem}"
 
 
 def helpers(notebook) -> nbformat.NotebookNode:
@@ -32,11 +41,23 @@ def helpers(notebook) -> nbformat.NotebookNode:
     return cell
 
 
-@pytest.fixture(params=NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.fixture(params=EDITIONS, ids=edition_id)
 def editions(request):
-    """(committed notebook, its single-file edition)."""
-    committed = nbformat.read(request.param, as_version=4)
-    return committed, single_file.single_file(committed)
+    """(committed notebook, its committed single-file edition)."""
+    source, framework, language = request.param
+    committed = nbformat.read(single_file.notebook_path(source, framework, language), 4)
+    return committed, nbformat.read(single_file.committed_path(source, framework, language), 4)
+
+
+def test_committed_editions_are_in_sync_with_the_generator():
+    assert single_file.out_of_sync() == [], "run `python -m book.single_file`"
+
+
+def test_editions_have_file_names_of_their_own_per_language():
+    names = [single_file.committed_path(*edition).name for edition in EDITIONS]
+    assert len(set(names)) == len(names)
+    assert all(name.endswith("-pt_BR.ipynb") == (lang == "pt_BR")
+               for name, (_, _, lang) in zip(names, EDITIONS))
 
 
 def test_embedded_code_is_the_package_code(editions):
@@ -47,14 +68,13 @@ def test_embedded_code_is_the_package_code(editions):
         assert text.encode() == (ROOT / name).read_bytes(), f"{name} differs from the package"
     backends = {f"d2l_bn/{m}.py" for m in BACKEND_MODULES.values()}
     assert backends & set(files) == {f"d2l_bn/{BACKEND_MODULES[framework]}.py"}
-    assert {"d2l_bn/__init__.py", "d2l_bn/data.py", "d2l_bn/loop.py"} <= set(files)
-    assert "d2l_bn/tab.py" not in files  # only what the notebook uses
+    assert "d2l_bn/__init__.py" in files
     assert edition.metadata["d2l_bn"]["edition"]["embedded"] == sorted(files)
 
 
 def test_everything_else_is_the_committed_notebook(editions):
     committed, edition = editions
-    kept = [c for c in committed.cells if "colab-setup" not in c.metadata.get("tags", [])]
+    kept = [c for c in committed.cells if "package-check" not in c.metadata.get("tags", [])]
     added = [c for c in edition.cells if "single-file-helpers" in c.metadata.get("tags", [])]
     assert [c for c in edition.cells if c not in added] == kept  # sources, ids, outputs
     assert [c.cell_type for c in added] == ["markdown", "code"]
@@ -64,9 +84,8 @@ def test_everything_else_is_the_committed_notebook(editions):
     first_code = next(i for i, c in enumerate(edition.cells)
                       if c.cell_type == "code" and c not in added)
     assert edition.cells.index(added[0]) < first_code  # near the top, before any code
-    assert committed.metadata["kernelspec"]["name"] == f"d2l-bn-{framework}"  # the book's
-    assert edition.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3",
-                                              "language": "python"}  # any Jupyter's kernel
+    assert edition.metadata["kernelspec"] == committed.metadata["kernelspec"] == {
+        "name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.validate(edition)
 
 
@@ -83,15 +102,14 @@ def test_install_lines_name_each_framework_and_the_jax_extra():
 def test_command_writes_every_edition(tmp_path):
     done = subprocess.run([sys.executable, "-m", "book.single_file", "--out", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT, check=True)
-    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.ipynb"))
-    assert written == sorted(f"{fw}/{s.stem}-{fw}-single.ipynb"
-                             for s in sources() for fw in FRAMEWORKS)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.ipynb"))
+    assert written == sorted(single_file.committed_path(*e).relative_to(ROOT) for e in EDITIONS)
     assert done.stdout.count("wrote ") == len(written)
 
 
 def test_helpers_cell_shadows_an_installed_d2l_bn():
     """Run here, where d2l_bn is installed, the cell's copy is what gets imported."""
-    edition = single_file.single_file(nbformat.read(NOTEBOOKS[0], as_version=4))
+    edition = nbformat.read(single_file.committed_path(*EDITIONS[0]), as_version=4)
     probe = helpers(edition).source + (
         "\nimport json, sys\nimport d2l_bn\n"
         "print(json.dumps({'file': d2l_bn.__file__, 'version': d2l_bn.__version__,"
@@ -116,24 +134,22 @@ HIDE_OPTIONAL = ('import sys\nsys.modules["platformdirs"] = None\n'
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # a fresh machine builds the stack first (minutes)
-def test_single_file_pytorch_notebook_runs_without_d2l_bn(tmp_path, capsys):
-    env, record = clean_envs.stack("pytorch")
+@pytest.mark.parametrize("edition", EDITIONS, ids=edition_id)
+def test_single_file_edition_runs_with_only_its_framework(edition, tmp_path, capsys):
+    source, framework, language = edition
+    env, record = clean_envs.stack(framework)
     assert not {"d2l-bn", "pooch"} & set(record["versions"])
-    source = next(s for s in sources() if s.stem == "batch_norm")
-    path = single_file.output_path(source, "pytorch", tmp_path / "editions")
-    path.parent.mkdir(parents=True)
-    committed = nbformat.read(target(source, "pytorch"), as_version=4)
-    nbformat.write(single_file.single_file(committed), path)
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-hide-optional.py").write_text(HIDE_OPTIONAL)
+    path = single_file.committed_path(source, framework, language)
     probe = clean_envs.execute(env, path, tmp_path / "run", D2L_BN_SMOKE="1",
                                IPYTHONDIR=str(tmp_path / "ipython"))
     with capsys.disabled():
-        print(f"\n[single-file] {path.name}: {probe['seconds']} s (smoke) in "
-              f"{clean_envs.report('pytorch', record)}")
+        print(f"\n[single-file] {path.relative_to(ROOT)}: {probe['seconds']} s (smoke), "
+              f"kernel python3 of {clean_envs.report(framework, record)}")
     assert probe["executable"] == str(clean_envs.python_of(env))
     assert probe["d2l_bn_file"] == "(embedded in this notebook)/d2l_bn/__init__.py"
-    assert probe["numpy"].startswith("2.")
-    assert probe["importable"] == {"pooch": False, "platformdirs": False, "torch": True,
-                                   "tensorflow": False, "mxnet": False, "jax": False}
+    assert probe["importable"] == {"pooch": False, "platformdirs": False,
+                                   **{m: m == BACKEND_MODULES[framework]
+                                      for m in ("torch", "tensorflow", "mxnet", "jax")}}

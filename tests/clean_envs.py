@@ -1,24 +1,28 @@
 """Clean virtual environments for the learner-path tests: what a learner installs, nothing more.
 
-Each *stack* is one framework's environment as a learner would make it, on numpy 2, with
-exact pins (``STACKS``) and nothing from this repository::
+Two kinds of environment per framework, each with only what its notebooks say they need,
+plus ``ipykernel`` and ``nbclient`` to run them, and nothing from this repository::
 
-    python -m book.clean_envs [pytorch|tensorflow|jax ...]   # build or reuse; print versions
+    python tests/clean_envs.py [pytorch|tensorflow|jax|mxnet ...]   # build or reuse; report
 
-A stack is built once, under ``test-output/learner-envs/<name>-<hash>/`` (the hash covers
-the Python version and the pins, so changing a pin builds a new one; ``$D2L_BN_ENV_CACHE``
-moves the folder), and never modified afterwards: the ``build.json`` written last
-records how long the build took, its size and every installed version. A lock file
-makes concurrent test sessions wait for one build instead of racing.
+* a *stack* (``stack``): the framework, numpy and matplotlib, at exact pins (``STACKS``):
+  what a single-file edition needs (``book.single_file``);
+* a *wheel environment* (``wheel_env``): the ``d2l_bn`` wheel, built from the package now,
+  installed with its framework's extra (``WHEEL_INSTALLS``) into an empty venv, so that
+  pip resolves what the wheel declares; only ``CONSTRAINTS`` holds pip back (torch stays
+  the CPU build 2.13.0: any other version pulls gigabytes of CUDA packages).
 
-What a test installs (the ``d2l_bn`` wheel) goes into an *overlay*: a small venv of its
-own whose ``site-packages`` sees the stack through a ``.pth`` file, so one stack serves
-both "installed from the wheel" and "no d2l_bn at all", and pip installs only what the
-stack lacks (``d2l_bn`` and pooch; platformdirs comes with Jupyter, which needs it).
+Each is built once, under ``test-output/learner-envs/<name>-<hash>/`` (the hash covers the
+Python version, the requirements and, for a wheel environment, the package's files, so
+a change builds a new one; ``$D2L_BN_ENV_CACHE`` moves the folder), and never modified
+afterwards: the ``build.json`` written last records how long the build took, its size
+and every installed version. A lock file makes concurrent builds wait for one another.
+Every environment has a kernelspec named ``python3`` in its own prefix, running its own
+Python: the standard kernel that every learner notebook names.
 
-Notebooks run with ``nbclient`` *inside* the environment, in a kernel from it, with the
-working directory in a temporary folder (never the repository, which would make the
-package importable) and Jupyter's user folders redirected (no kernel spec from
+Notebooks run with ``nbclient`` *inside* the environment, in that ``python3`` kernel,
+with the working directory in a temporary folder (never the repository, which would make
+the package importable) and Jupyter's user folders redirected (no kernel spec from
 elsewhere). The rest of the caller's environment passes through (``clean_environ``): in
 a test session, the root conftest.py's smoke mode and JAX compilation cache too.
 """
@@ -34,30 +38,42 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from . import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 # numpy: torch 2.13.0 does not require numpy (its wheel is built against numpy 2 and works
 # with 2.0.2 and 2.4.6 alike); TensorFlow 2.21 asks numpy>=1.26. The PyTorch stack takes the
 # oldest numpy 2 line (2.0, what Colab shipped in 2025), the TensorFlow stack the newest,
-# so that the package is tested at both ends of numpy 2.
-NOTEBOOK_TOOLS = ["matplotlib==3.11.2", "ipykernel==7.4.0", "nbclient==0.11.0"]
+# so that the package is tested at both ends of numpy 2. MXNet 1.9.1 needs numpy < 2.
+NOTEBOOK_TOOLS = ["ipykernel==7.4.0", "nbclient==0.11.0"]
+MATPLOTLIB = "matplotlib==3.11.2"
 STACKS = {
     # torch==2.13.0 resolves to the CPU wheel on these machines (any other version would
     # pull gigabytes of CUDA packages).
-    "pytorch": ["torch==2.13.0", "numpy==2.0.2", *NOTEBOOK_TOOLS],
+    "pytorch": ["torch==2.13.0", "numpy==2.0.2", MATPLOTLIB],
     # tensorflow-cpu: 261 MB against 545 MB for `tensorflow`; Keras 3 comes with it.
-    "tensorflow": ["tensorflow-cpu==2.21.0", "numpy==2.4.6", *NOTEBOOK_TOOLS],
+    "tensorflow": ["tensorflow-cpu==2.21.0", "numpy==2.4.6", MATPLOTLIB],
     # JAX needs numpy >= 2 and scipy; jaxlib is its CPU runtime (350 MB installed; the whole
     # stack 880 MB). Flax also pulls what its checkpointing and printing use (orbax-checkpoint
     # with tensorstore, msgpack, rich, treescope, PyYAML), unpinned as in the other stacks.
     "jax": ["jax==0.10.2", "jaxlib==0.10.2", "flax==0.12.8", "optax==0.2.8", "numpy==2.4.6",
-            *NOTEBOOK_TOOLS],
+            MATPLOTLIB],
+    # MXNet's single-file line (book.single_file.PIP): setuptools for Python >= 3.12 only.
+    "mxnet": ["mxnet==1.9.1", "numpy==1.26.4", MATPLOTLIB],
 }
+# What `pip install` gets besides the wheel: its extra, as the README's install line has
+# it, and anything else. TensorFlow: the extra names `tensorflow` (545 MB, with its CUDA
+# libraries), so that environment takes the wheel with tensorflow-cpu, the same
+# TensorFlow without the GPU parts (pip still resolves numpy, matplotlib and the rest).
+WHEEL_INSTALLS = {"pytorch": ("[torch]", []), "tensorflow": ("", ["tensorflow-cpu"]),
+                  "jax": ("[jax]", []), "mxnet": ("[mxnet]", [])}
+CONSTRAINTS = ["torch==2.13.0"]  # the CPU wheel on disk, never a CUDA build
 # Distributions whose versions a report shows first.
 KEY_PACKAGES = ("numpy", "torch", "tensorflow-cpu", "keras", "jax", "jaxlib", "flax", "optax",
-                "matplotlib", "d2l-bn", "pooch", "platformdirs", "ipykernel", "nbclient")
+                "mxnet", "matplotlib", "d2l-bn", "pooch", "platformdirs", "ipykernel",
+                "nbclient")
 PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -68,10 +84,10 @@ def cache_root() -> Path:
     return root
 
 
-def stack_key(name: str) -> str:
-    """``<name>-<hash>``: the hash covers the interpreter and the pins."""
-    spec = json.dumps({"python": sys.version.split()[0], "pins": STACKS[name]})
-    return f"{name}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
+def env_key(name: str, spec) -> str:
+    """``<name>-<hash>``: the hash covers the interpreter and ``spec`` (what is installed)."""
+    text = json.dumps({"python": sys.version.split()[0], "spec": spec}, sort_keys=True)
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def python_of(env: Path) -> Path:
@@ -106,15 +122,17 @@ def run(*args, **kwargs) -> subprocess.CompletedProcess:
 
 
 def pip_install(env: Path, *requirements: str) -> float:
-    """``pip install`` into ``env`` (wheels only); seconds taken.
+    """``pip install`` into ``env`` (wheels only, within ``CONSTRAINTS``); seconds taken.
 
     Without byte-compiling (``--no-compile``): Python compiles each module when it is
     first imported instead, which changes nothing a test sees. Compiling every file of
     torch at install time took 50 of the PyTorch stack's 82 seconds.
     """
+    constraints = cache_root() / "constraints.txt"
+    constraints.write_text("\n".join(CONSTRAINTS) + "\n")
     start = time.perf_counter()
     run(python_of(env), "-m", "pip", "install", "--quiet", "--no-compile",
-        "--only-binary=:all:", *requirements)
+        "--only-binary=:all:", "--constraint", constraints, *requirements)
     return time.perf_counter() - start
 
 
@@ -139,9 +157,10 @@ def _locked(path: Path):
         yield
 
 
-def stack(name: str) -> tuple[Path, dict]:
-    """The cached stack ``name`` (built now if missing) and its build record."""
-    env = cache_root() / stack_key(name)
+def _built(name: str, spec, install: Callable[[Path], None]) -> tuple[Path, dict]:
+    """The cached environment ``name`` for ``spec`` (built now with ``install`` if
+    missing), with a ``python3`` kernelspec of its own, and its build record."""
+    env = cache_root() / env_key(name, spec)
     record = env / "build.json"
     with _locked(env.with_suffix(".lock")):
         if not record.exists():  # missing or half-built (interrupted): build from scratch
@@ -149,8 +168,11 @@ def stack(name: str) -> tuple[Path, dict]:
             start = time.perf_counter()
             run(sys.executable, "-m", "venv", env)
             venv_s = time.perf_counter() - start
-            pip_s = pip_install(env, *STACKS[name])
-            info = {"name": name, "pins": STACKS[name], "python": sys.version.split()[0],
+            install(env)
+            pip_s = time.perf_counter() - start - venv_s
+            run(python_of(env), "-m", "ipykernel", "install", "--prefix", env,
+                "--name", "python3", "--display-name", "Python 3")
+            info = {"name": name, "spec": spec, "python": sys.version.split()[0],
                     "built": time.strftime("%Y-%m-%d %H:%M"),
                     "seconds": {"venv": round(venv_s, 1), "pip": round(pip_s, 1)},
                     "size_mb": size_mb(env), "versions": versions(env)}
@@ -158,11 +180,32 @@ def stack(name: str) -> tuple[Path, dict]:
     return env, json.loads(record.read_text())
 
 
-def overlay(base: Path, where: Path) -> Path:
-    """A new venv at ``where`` that sees ``base``'s packages (installs go into ``where``)."""
-    run(sys.executable, "-m", "venv", "--without-pip", where)
-    (site_packages(where) / "_learner_stack.pth").write_text(f"{site_packages(base)}\n")
-    return where
+def stack(name: str) -> tuple[Path, dict]:
+    """The framework's stack (framework, numpy, matplotlib), built now if missing."""
+    requirements = [*STACKS[name], *NOTEBOOK_TOOLS]
+    return _built(name, requirements, lambda env: pip_install(env, *requirements))
+
+
+def package_digest() -> str:
+    """A hash of what the wheel is built from (so a changed package builds a new env)."""
+    digest = hashlib.sha256()
+    for path in [ROOT / "pyproject.toml", *sorted((ROOT / "d2l_bn").glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def wheel_env(framework: str) -> tuple[Path, dict]:
+    """A venv with the ``d2l_bn`` wheel and its framework's extra, as a learner installs
+    them (``WHEEL_INSTALLS``), pip resolving the rest; built now if missing."""
+    extra, others = WHEEL_INSTALLS[framework]
+
+    def install(env: Path) -> None:
+        wheel = build_wheel(env / "wheel")
+        pip_install(env, f"d2l_bn{extra} @ {wheel.as_uri()}", *others, *NOTEBOOK_TOOLS)
+
+    spec = {"extra": extra, "others": others, "tools": NOTEBOOK_TOOLS,
+            "constraints": CONSTRAINTS, "package": package_digest()}
+    return _built(f"wheel-{framework}", spec, install)
 
 
 def package_snapshot(dest: Path) -> Path:
@@ -245,7 +288,7 @@ def execute(env: Path, notebook: Path, workdir: Path, **environ: str) -> dict:
 
 
 def report(name: str, record: dict, installed: dict[str, str] | None = None) -> str:
-    """Versions and build timings of a stack, in a few lines."""
+    """Versions and build timings of an environment, in a few lines."""
     seen = installed or record["versions"]
     key = ", ".join(f"{p} {seen[p]}" for p in KEY_PACKAGES if p in seen)
     return (f"{name} (Python {record['python']}): {key}\n"
@@ -257,9 +300,10 @@ def report(name: str, record: dict, installed: dict[str, str] | None = None) -> 
 def main(argv: list[str] | None = None) -> int:
     names = (argv if argv is not None else sys.argv[1:]) or list(STACKS)
     for name in names:
-        env, record = stack(name)
-        print(report(name, record))
-        print(f"  {env}")
+        for kind, build in (("stack", stack), ("wheel", wheel_env)):
+            env, record = build(name)
+            print(report(f"{name} ({kind})", record))
+            print(f"  {env}")
     return 0
 
 
