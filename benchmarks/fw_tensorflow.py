@@ -1,4 +1,5 @@
-"""TensorFlow / Keras 3 adapter: the same small names as ``fw_torch`` and ``fw_mxnet``.
+"""TensorFlow / Keras 3 adapter: the same small names as ``fw_torch`` and ``fw_mxnet``,
+and ``Trainer``, d2l's with a warm-up that keeps graph optimization out of its timing.
 
 Images are NHWC here. Two modes: ``eager`` runs Python op by op; ``tf.function`` traces
 the call once into a graph (in the warm-up, outside the timing). TensorFlow runs eager
@@ -26,6 +27,21 @@ RAW_LOOP = ("numpy permutation per epoch; tf.convert_to_tensor(np.take(X, idx, a
 
 to_tensor = tf.convert_to_tensor
 matmul = tf.linalg.matmul
+
+
+class Trainer(d2l.Trainer):
+    """``d2l.Trainer`` that also runs its compiled step once in ``prepare`` and undoes it:
+    TensorFlow optimizes a graph on its first call, which would otherwise land in the
+    first timed step of every measured ``fit``."""
+
+    def prepare_steps(self, model: keras.Model, data) -> None:
+        super().prepare_steps(model, data)
+        X, y = next(data.val_dataloader())
+        state = [*model.variables, *self.optimizer.variables, self._sums]
+        saved = [v.numpy() for v in state]
+        self.train_step(model, X, y)
+        for variable, value in zip(state, saved, strict=True):
+            variable.assign(value)
 
 
 def sync(result) -> None:

@@ -6,18 +6,18 @@ Pick a framework with one import line; every backend exports the same names::
 
 Importing ``d2l_bn`` itself loads no deep-learning framework: the framework-free
 pieces live in ``d2l_bn.data`` (the data set), ``d2l_bn.loop`` (the training-loop
-skeleton), ``d2l_bn.board`` (live training curves), ``d2l_bn.plots`` (static figures of
-experiments) and ``d2l_bn.settings`` (run settings such as
-smoke mode). ``d2l_bn.tab`` runs the multi-framework source notebook for one framework.
+skeleton), ``d2l_bn.plots`` (live training curves and figures) and ``d2l_bn.settings``
+(run settings such as smoke mode).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 # The release, in one place: pyproject.toml reads it, and the Colab cell of every
 # per-framework notebook installs the git tag v<__version__> (see "How to cut a release").
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,11 @@ class Framework:
     name: str  # cell tags, notebook folders, D2L_BN_FRAMEWORK, ?framework= on the site
     label: str  # what readers see (tab labels, tables)
     module: str  # the d2l_bn submodule, and the pip extra, that implement it
+    environment: str = ".venv"  # its environment in the course's repository
 
 
 FRAMEWORK_INFO = (
-    Framework("mxnet", "MXNet", "mxnet"),
+    Framework("mxnet", "MXNet", "mxnet", ".venv-mxnet"),
     Framework("pytorch", "PyTorch", "torch"),
     Framework("tensorflow", "TensorFlow", "tensorflow"),
     Framework("jax", "JAX", "jax"),
@@ -40,3 +41,20 @@ FRAMEWORK_INFO = (
 FRAMEWORKS = tuple(f.name for f in FRAMEWORK_INFO)
 BACKEND_MODULES = {f.name: f.module for f in FRAMEWORK_INFO}
 LABELS = {f.name: f.label for f in FRAMEWORK_INFO}
+
+
+@contextlib.contextmanager
+def framework_imports(module: str):
+    """Around a backend's framework imports: a missing framework is one clear error
+    naming the pip extra (and the repository's environment) that provides it."""
+    try:
+        yield
+    except ImportError as err:
+        fw = next(f for f in FRAMEWORK_INFO if f.module == module)
+        numpy = " (MXNet 1.9 needs numpy<2: give it an environment of its own)" \
+            if fw.name == "mxnet" else ""
+        raise ModuleNotFoundError(
+            f"d2l_bn.{module} needs {fw.label}, which does not import here ({err}). Install "
+            f"it with `pip install \"d2l_bn[{module}]\"`{numpy}; in the course's repository, "
+            f"run this with {fw.environment}'s Python (`make setup` builds it).",
+            name=err.name) from err

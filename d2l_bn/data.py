@@ -1,24 +1,12 @@
 """Fashion-MNIST from the original idx files: locate, fetch, verify, parse, batch.
 
-Nothing here imports a deep-learning framework; the backends turn the numpy arrays
-produced here into their own tensors.
-
-Where the four files are looked for, in order (the first folder holding all four wins):
-
-1. ``$D2L_BN_DATA`` (if set),
-2. the user cache, ``platformdirs.user_cache_dir("d2l_bn")/fashion-mnist`` (without
-   platformdirs: ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``d2l_bn/fashion-mnist``),
-3. ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``),
-
-otherwise the missing files are downloaded into ``$D2L_BN_DATA`` or the user cache. A
-folder that cannot be searched is passed over; when ``$D2L_BN_DATA`` is set but
-incomplete, a ``DataLocationNote`` warning (once) says where the files came from.
-Redistributors recompress the ``.gz`` files, so what is verified is the SHA-256 and
-size of the *decompressed* payload, at every load.
-
-Every problem with the data is a ``DatasetError`` naming the file or folder, what was
-expected and what to do. A download that fails, or whose file fails verification,
-leaves nothing behind: no file, no partial file, no folder it created.
+The four files are looked for in ``$D2L_BN_DATA``, the user cache, then
+``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); the first
+folder holding all four wins. Otherwise pooch downloads them into ``$D2L_BN_DATA`` or
+the user cache. What is verified, at every load, is the SHA-256 and size of the
+*decompressed* payload (redistributors recompress the ``.gz`` files). Every problem is a
+``DatasetError`` naming the file, what was expected and what to do; a failed download
+leaves nothing behind (no file, no partial file, no folder it created).
 """
 
 from __future__ import annotations
@@ -27,10 +15,7 @@ import contextlib
 import gzip
 import hashlib
 import logging
-import numbers
 import os
-import shutil
-import time
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -38,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .settings import DATA_ENV, SMOKE_TRAIN, SMOKE_VAL, smoke_mode
+from .settings import DATA_ENV, SMOKE_TRAIN, SMOKE_VAL, check_positive_int, smoke_mode
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+DOWNLOAD_RETRIES = 2  # pooch tries a failed download again this many times
 
 # name -> (SHA-256 of the decompressed file, its size in bytes)
 FASHION_MNIST_FILES = {
@@ -55,22 +41,15 @@ FASHION_MNIST_FILES = {
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10008),
 }
 
-TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
-               "sandal", "shirt", "sneaker", "bag", "ankle boot")
-
 GET_DATA = (
     "To get the data: install the Debian package `dataset-fashion-mnist` (it puts the "
     f"files in {SYSTEM_DIR}), or set {DATA_ENV} to a folder holding the four official "
     f"files ({', '.join(f'{n}.gz' for n in FASHION_MNIST_FILES)}), or let d2l_bn "
-    f"download them from {OFFICIAL_URL} (needs internet access).")
+    f"download them from {OFFICIAL_URL} (needs internet access and pooch).")
 
 
 class DatasetError(RuntimeError):
     """A data file is missing, truncated or corrupt; the message says which and what to do."""
-
-
-class DataLocationNote(UserWarning):
-    """``$D2L_BN_DATA`` was set but did not hold all four files; says where they came from."""
 
 
 def cache_dir() -> Path:
@@ -126,15 +105,6 @@ def _scan(folder: Path) -> tuple[dict[str, Path], str]:
                    else f"lacks {', '.join(missing)}")
 
 
-_notes_given: set[str] = set()
-
-
-def _note_once(message: str) -> None:
-    if message not in _notes_given:
-        _notes_given.add(message)
-        warnings.warn(message, DataLocationNote, stacklevel=4)
-
-
 def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
     """Return the path of each of the four files, downloading them if allowed and needed.
 
@@ -146,9 +116,9 @@ def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
         found, problem = _scan(folder)
         if not problem:
             env = env_dir()
-            if env and folder != env:
-                _note_once(f"{DATA_ENV}={env} {dict(searched)[env]}; using the four "
-                           f"Fashion-MNIST files in {folder} instead.")
+            if env and folder != env:  # Python shows the same warning once per session
+                warnings.warn(f"{DATA_ENV}={env} {dict(searched)[env]}; using the four "
+                              f"Fashion-MNIST files in {folder} instead.", stacklevel=2)
             return found
         searched.append((folder, problem))
     report = "; ".join(f"{folder} {problem}" for folder, problem in searched)
@@ -161,88 +131,65 @@ def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
             for name in FASHION_MNIST_FILES}
 
 
-def _make_folder(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return the ones created (deepest last).
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; one that is not empty is in use: kept
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
-    Safe against another process creating the same folders at the same moment; on
-    failure the folders this call created are removed again (unless another process has
-    put something in them meanwhile).
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those it created, deepest first.
+
+    Another process may create the same folders at the same moment (``exist_ok``). On
+    failure the folders this call created are removed again.
     """
-    created = []
-    for parent in reversed([folder, *folder.parents]):
-        try:
-            parent.mkdir()
-        except OSError as err:
-            if parent.is_dir():  # it was there already, or another process just made it
-                continue
-            for made in reversed(created):
-                with contextlib.suppress(OSError):
-                    made.rmdir()
-            what = "is a file, not a folder" if parent.exists() else \
-                f"cannot be created ({err.strerror or err})"
-            raise DatasetError(
-                f"Cannot download Fashion-MNIST into {folder}: {parent} {what}. Set "
-                f"{DATA_ENV} to a folder you can write to (it is created if needed). "
-                f"{GET_DATA}") from err
-        created.append(parent)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _remove_empty(created)
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        what = (f"{blocker} is a file, not a folder" if blocker else
+                f"{err.filename or folder} cannot be created ({err.strerror or err})")
+        raise DatasetError(f"Cannot download Fashion-MNIST into {folder}: {what}. Set "
+                           f"{DATA_ENV} to a folder you can write to (it is created if "
+                           f"needed). {GET_DATA}") from err
     return created
 
 
-def _fetch(url: str, path: Path) -> None:
-    """Download ``url`` to ``path`` atomically: a temporary file in the same folder,
-    renamed only after a complete download, deleted otherwise.
-
-    With pooch (a dependency of the package) it does the work; without it (the
-    single-file notebooks need only numpy and matplotlib) the standard library does.
-    pooch logs, for every file fetched without a pinned hash, advice meant for library
-    authors ("Use this value as the 'known_hash' argument"), which is silenced here. The
-    compressed file's hash differs between mirrors, so it is not pinned: the decompressed
-    payload is verified instead.
-    """
+def _fetch(base_url: str, folder: Path, file_name: str) -> None:
+    """Download ``base_url/file_name`` into ``folder`` with pooch: retries, and a
+    temporary file renamed only once complete. No hash of the ``.gz`` (it differs between
+    mirrors: ``read_verified`` checks the payload); pooch's stderr log is silenced."""
     try:
         import pooch
-    except ImportError:
-        pooch = None
-    if pooch is not None:
-        logger = pooch.get_logger()
-        level = logger.level
-        logger.setLevel(logging.WARNING)
-        try:
-            pooch.retrieve(url, known_hash=None, fname=path.name, path=path.parent,
-                           progressbar=False)
-        finally:
-            logger.setLevel(level)
-        return
-    import tempfile
-    import urllib.request
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except ImportError as err:  # the single-file notebooks may run without it
+        raise ImportError("downloading needs pooch, which is not installed here "
+                          "(`pip install pooch`)") from err
+    fetcher = pooch.create(path=folder, base_url=base_url.rstrip("/") + "/",
+                           registry={file_name: None}, retry_if_failed=DOWNLOAD_RETRIES)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            expected = response.headers.get("Content-Length")
-            shutil.copyfileobj(response, out)
-            if expected is not None and out.tell() != int(expected):
-                raise OSError(f"connection closed after {out.tell()} of {expected} bytes")
-        os.replace(tmp, path)
+        fetcher.fetch(file_name, progressbar=False)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        logger.setLevel(level)
 
 
 def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
     """Download ``name.gz`` into ``folder`` and verify its payload.
 
-    Nothing is left behind on failure: the file is written under a temporary name and
-    renamed only after a complete download; a file that fails verification is deleted,
-    and so are the folders this call created.
+    Nothing is left behind on failure: a file that fails verification is deleted, and
+    so are the folders this call created.
     """
     folder = Path(folder).absolute()
     created = _make_folder(folder)
-    url = base_url.rstrip("/") + f"/{name}.gz"
+    url = f"{base_url.rstrip('/')}/{name}.gz"
     path = folder / f"{name}.gz"
     try:
         try:
-            _fetch(url, path)
+            _fetch(base_url, folder, path.name)
         except Exception as err:
             raise DatasetError(f"Could not download {url} into {folder}: {err}. "
                                f"{GET_DATA}") from err
@@ -254,9 +201,7 @@ def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
                                          f"{GET_DATA}")
     except BaseException:
         path.unlink(missing_ok=True)
-        for made in reversed(created):
-            with contextlib.suppress(OSError):  # not empty: another process uses it
-                made.rmdir()
+        _remove_empty(created)
         raise
     return path
 
@@ -339,51 +284,19 @@ class FashionMNISTArrays:
     train_labels: np.ndarray
     val_images: np.ndarray
     val_labels: np.ndarray
-    seconds: float  # time spent locating, decompressing, verifying and parsing
 
 
 def load_arrays(fetch: bool = True) -> FashionMNISTArrays:
     """Load all 70,000 images and labels, verified, as numpy arrays."""
-    start = time.perf_counter()
-    paths = locate(fetch=fetch)
     arrays = {name: parse_idx(read_verified(path, name), str(path))
-              for name, path in paths.items()}
-    return FashionMNISTArrays(
-        arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"],
-        arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"],
-        time.perf_counter() - start)
-
-
-def _interpolation_matrix(size_in: int, size_out: int) -> np.ndarray:
-    """(size_out, size_in) weights of 1-D linear interpolation with aligned pixel centres."""
-    centres = (np.arange(size_out) + 0.5) * size_in / size_out - 0.5
-    centres = np.clip(centres, 0, size_in - 1)
-    low = np.floor(centres).astype(int)
-    high = np.minimum(low + 1, size_in - 1)
-    frac = centres - low
-    weights = np.zeros((size_out, size_in), np.float32)
-    weights[np.arange(size_out), low] += 1 - frac
-    weights[np.arange(size_out), high] += frac
-    return weights
-
-
-def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinearly resize (N, H, W) float images to (N, *size) with two matrix products."""
-    rows = _interpolation_matrix(images.shape[1], size[0])
-    cols = _interpolation_matrix(images.shape[2], size[1])
-    return np.einsum("ih,nhw,jw->nij", rows, images, cols, optimize=True).astype(np.float32)
+              for name, path in locate(fetch=fetch).items()}
+    return FashionMNISTArrays(*arrays.values())  # in the order of FASHION_MNIST_FILES
 
 
 def gather(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Rows ``idx`` of ``array`` as a new C-ordered array with canonical strides.
-
-    ``array[idx]`` is C-contiguous too, but numpy gives its size-1 channel axis a stride
-    of one element, so an (N, 1, H, W) batch also looks channels-last. PyTorch then
-    picks its channels-last kernels for the whole network; on the CPU its batch norm is
-    then over ten times slower, a LeNet SGD step 2 to 2.5 times slower (``python -m
-    benchmarks`` measures both) and the chapter's training loop three times slower.
-    ``np.take`` gives the strides of a fresh array.
-    """
+    """Rows ``idx`` of ``array`` with the strides of a fresh array. (``array[idx]`` gives
+    an (N, 1, H, W) batch a channel stride of 1, which PyTorch takes for channels-last
+    and answers with batch-norm kernels ten times slower on the CPU.)"""
     return np.take(array, idx, axis=0)
 
 
@@ -391,46 +304,26 @@ EVALUATE_ON = ("test", "validation")
 VALIDATION_SIZE = 10_000  # the last 10,000 training images, when held out
 
 
-def check_positive_int(value, what: str) -> int:
-    """``value`` if it is a positive integer (not a bool), else a ValueError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
 class FashionMNISTBase:
     """Framework-free part of ``FashionMNIST``: arrays, splits, shuffling, batching.
 
-    ``evaluate_on`` picks the images the trainer evaluates on after every epoch:
-    ``"test"``, the 10,000 official test images (training uses all 60,000), or
-    ``"validation"``, the last 10,000 training images, held out (training uses the first
-    50,000). Choose settings on the validation split; report on the test split.
-
-    Training batches are shuffled per example every epoch. A training batch of one
-    example cannot be batch-normalized (a variance needs two values), so when the
-    remainder of an epoch would be a single example it joins the batch before it (that
-    batch has ``batch_size + 1`` examples). Evaluation batches are never merged.
-
-    A backend subclasses it and sets ``channels_last`` and ``to_tensor``.
+    ``evaluate_on``: ``"test"`` (the 10,000 official test images; training uses all
+    60,000) or ``"validation"`` (the last 10,000 training images, held out). Training
+    batches are reshuffled every epoch; a lone last example (it cannot be
+    batch-normalized) joins the batch before it. A backend sets ``channels_last`` and
+    ``to_tensor``.
     """
 
     channels_last = False
 
-    def __init__(self, batch_size: int = 64, resize: tuple[int, int] | None = None,
-                 evaluate_on: str = "test"):
+    def __init__(self, batch_size: int = 64, evaluate_on: str = "test"):
         self.batch_size = check_positive_int(batch_size, "batch_size")
-        if resize is not None:
-            if not (isinstance(resize, (tuple, list)) and len(resize) == 2):
-                raise ValueError(f"resize must be (height, width) or None, got {resize!r}.")
-            resize = tuple(check_positive_int(r, "each of resize's sizes") for r in resize)
-        self.resize = resize
         if evaluate_on not in EVALUATE_ON:
             raise ValueError(f"evaluate_on must be 'test' (the official test images) or "
                              f"'validation' (the last {VALIDATION_SIZE:,} training images), "
                              f"got {evaluate_on!r}.")
         self.evaluate_on = evaluate_on
         raw = load_arrays()
-        self.load_seconds = raw.seconds
         train = (raw.train_images, raw.train_labels)
         val = (raw.val_images, raw.val_labels)
         if evaluate_on == "validation":
@@ -443,10 +336,8 @@ class FashionMNISTBase:
         self.val_X, self.val_y = self._prepare(*val)
 
     def _prepare(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 (N, 28, 28) -> float32 in [0, 1], resized, with a channel axis."""
+        """uint8 (N, 28, 28) -> float32 in [0, 1] with a channel axis; int64 labels."""
         X = images.astype(np.float32) / 255.0
-        if self.resize:
-            X = resize_images(X, self.resize)
         X = X[..., None] if self.channels_last else X[:, None]
         return np.ascontiguousarray(X), labels.astype(np.int64)
 
@@ -487,10 +378,6 @@ class FashionMNISTBase:
     def val_dataloader(self):
         """Minibatches of the evaluation split (validation or test), in file order."""
         return self._batches(self.val_X, self.val_y, train=False)
-
-    def text_labels(self, indices) -> list[str]:
-        """Class names for integer labels."""
-        return [TEXT_LABELS[int(i)] for i in np.asarray(indices).ravel()]
 
     def __repr__(self) -> str:
         layout = "NHWC" if self.channels_last else "NCHW"

@@ -1,45 +1,38 @@
 """JAX backend (Flax NNX): ``from d2l_bn import jax as d2l``.
 
-Models are Flax NNX modules (``flax.nnx``), Flax's recommended API since 0.11: layers
-are Python objects holding their parameters (``nnx.Param``) and running statistics
-(``nnx.BatchStat``), so a model reads like the PyTorch and Keras ones, while the
-training step is still a pure function under ``jax.jit``:
+Models are Flax NNX modules: layers are Python objects holding their parameters
+(``nnx.Param``) and running statistics (``nnx.BatchStat``). The training step is a pure
+function under ``jax.jit``: ``nnx.split`` turns the model into a static *graph
+definition* and arrays (parameters, other variables such as BN's running statistics, and
+plain data such as the learning rate); the step merges them into a model inside the
+trace, in training mode (``model.train()``), applies SGD and returns the new arrays.
+The model object is brought up to date (``nnx.update``) after every epoch and whenever
+``fit`` stops. Evaluation runs in prediction mode (``model.eval()``).
 
-* ``nnx.split`` turns the model into a static *graph definition* and its *state*: the
-  parameters and the rest (BN's running statistics), pytrees of arrays. The jitted step
-  takes them and the optimizer's (optax) state, merges them into a model inside the
-  trace, computes the gradients, applies SGD and returns the new arrays. The model
-  object is brought up to date (``nnx.update``) at the end of every epoch and whenever
-  ``fit`` stops, so between epochs the model you hold is the trained one. Compiled steps
-  are shared by models of the same structure (``_Steps``).
-* The mode is explicit: the step calls ``model.train()`` (BN normalizes with the batch's
-  statistics and updates its running averages), evaluation calls ``model.eval()``
-  (running averages, no update). Both are static attributes, part of the traced
-  function, not a global switch.
-* Randomness comes from explicit PRNG keys. Every function that draws weights takes a
-  ``key`` (or Flax's ``rngs``); when none is given it takes the next key of a stream that
-  ``set_seed(seed)`` starts (``next_key``, ``rngs``), so that, as in the other backends,
-  ``set_seed(s)`` followed by the same calls gives the same weights.
-
-Images are NHWC ``jax.Array``s (channels last, like Keras); labels are int32 (JAX's
-default integer width; labels 0-9 fit).
+Randomness comes from explicit PRNG keys: every function that draws weights takes a
+``key`` (or Flax's ``rngs``), by default the next key of the stream that
+``set_seed(seed)`` starts (``next_key``, ``rngs``). Images are NHWC ``jax.Array``s;
+labels are int32 (JAX's default integer width).
 """
 
 from __future__ import annotations
 
+import functools
 import random
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
-from .board import ProgressBoard
+from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import plot_distributions, plot_histories, plot_sweep, show
+from .plots import ProgressBoard, plot_distributions, plot_histories, plot_sweep, show
 from .settings import smoke_mode
+
+with framework_imports("jax"):
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from flax import nnx
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "next_key", "plot_distributions", "plot_histories",
@@ -105,7 +98,9 @@ class Classifier(nnx.Module):
     """Base for classification models: subclasses set ``self.net`` (or override __call__)."""
 
     def __init__(self, lr: float = 0.1):
-        self.lr = lr
+        # Data, not structure (nnx.data): the compiled steps take it as an argument, so
+        # models that differ only in their learning rate share them.
+        self.lr = nnx.data(lr)
 
     def __call__(self, X: jax.Array) -> jax.Array:
         return self.net(X)
@@ -135,62 +130,35 @@ class Classifier(nnx.Module):
         return optax.sgd(self.lr)
 
 
-class _Steps:
-    """The jitted training and evaluation steps of one model *structure*.
-
-    JAX compiles a function once per distinct static input. A model's structure is its
-    graph definition (``nnx.split``): layer types, shapes and static attributes such as
-    ``lr``. Two models of the same structure (say, the same class) share the compiled
-    steps, and the learning rate is an argument of the step rather than part of the
-    structure, so a sweep over many runs and rates compiles once per model class instead
-    of once per run; a new batch shape compiles once more. The steps are pure: they take
-    and return the parameters, the other state (BN's running statistics) and the
-    optimizer's state as arrays.
-    """
-
-    def __init__(self, graphdef):
-        def sgd_step(params, rest, opt_state, sums, lr, X, y):
-            model = nnx.merge(graphdef, params, rest)
-            model.lr = lr  # a traced number: one compilation serves every learning rate
-            model.train()  # batch statistics; BN updates its running averages
-            (loss, acc), grads = nnx.value_and_grad(
-                lambda m: m.training_step(X, y), has_aux=True)(model)
-            tx = model.configure_optimizers()
-            updates, opt_state = tx.update(grads, opt_state, params)
-            _, _, rest = nnx.split(model, nnx.Param, ...)  # the updated statistics
-            return (optax.apply_updates(params, updates), rest, opt_state,
-                    sums + jnp.stack([loss, acc]) * y.shape[0])
-
-        def eval_step(params, rest, X, y):
-            model = nnx.merge(graphdef, params, rest)
-            model.eval()  # running averages, no update
-            return model.validation_step(X, y)
-
-        self.sgd_step, self.eval_step = jax.jit(sgd_step), jax.jit(eval_step)
-
-
-_STEPS: dict = {}  # graph definition -> _Steps
-
-
 def _split(model: Classifier):
-    """(steps for the model's structure, params, rest). The structure leaves out the
-    learning rate (the steps take it as an argument) and the mode (the steps set it), so
-    neither makes JAX compile again."""
-    model.eval()
-    lr, model.lr = model.lr, None
-    try:
-        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    finally:
-        model.lr = lr
-    if graphdef not in _STEPS:
-        _STEPS[graphdef] = _Steps(graphdef)
-    # Committed to the device, like the steps' outputs: jax.jit compiles separately for
-    # arrays placed by default and arrays placed explicitly.
-    return _STEPS[graphdef], *_on_device((params, rest))
+    """(graph definition, params, other variables, plain data such as ``lr``), the
+    arrays on the device (jax.jit compiles again for arrays placed differently)."""
+    model.eval()  # the mode is static: the same for every split (the steps set theirs)
+    graphdef, *state = nnx.split(model, nnx.Param, nnx.Variable, ...)
+    return graphdef, *jax.device_put(state, try_gpu())
 
 
-def _on_device(tree):
-    return jax.device_put(tree, try_gpu())
+@functools.lru_cache(maxsize=8)  # bounded: a long session builds many model classes
+def _steps(graphdef):
+    """The jitted (training step, evaluation step) of one model structure, shared by
+    every model of that structure; a new batch shape compiles once more."""
+
+    def sgd_step(params, rest, data, opt_state, sums, X, y):
+        model = nnx.merge(graphdef, params, rest, data)
+        model.train()  # batch statistics; BN updates its running averages
+        (loss, acc), grads = nnx.value_and_grad(
+            lambda m: m.training_step(X, y), has_aux=True)(model)
+        updates, opt_state = model.configure_optimizers().update(grads, opt_state, params)
+        _, _, rest, _ = nnx.split(model, nnx.Param, nnx.Variable, ...)  # new statistics
+        return (optax.apply_updates(params, updates), rest, opt_state,
+                sums + jnp.stack([loss, acc]) * y.shape[0])
+
+    def eval_step(params, rest, data, X, y):
+        model = nnx.merge(graphdef, params, rest, data)
+        model.eval()  # running averages, no update
+        return model.validation_step(X, y)
+
+    return jax.jit(sgd_step), jax.jit(eval_step)
 
 
 class Trainer(TrainerBase):
@@ -207,44 +175,37 @@ class Trainer(TrainerBase):
         return int(outputs)
 
     def prepare_steps(self, model: Classifier, data: FashionMNIST) -> None:
-        steps, params, rest = _split(model)
-        self._steps, self._params, self._rest = steps, params, rest  # fit_epoch renews them
-        self.opt_state = _on_device(model.configure_optimizers().init(params))
-        self._lr = _on_device(jnp.float32(model.lr))
-        self._sums = _on_device(jnp.zeros(2))  # summed loss, correct count
-        # Compile the training step for every batch size an epoch has (a smaller last
-        # batch is a new shape) outside the timed loop; the results are thrown away.
-        sizes = {stop - start for start, stop in data._bounds(data.num_train, train=True)}
-        for size in sorted(sizes):
-            X, y = (data.to_tensor(a[:size]) for a in (data.train_X, data.train_y))
-            jax.block_until_ready(
-                steps.sgd_step(params, rest, self.opt_state, self._sums, self._lr, X, y))
+        _, params, _, _ = _split(model)
+        self.opt_state = jax.device_put(model.configure_optimizers().init(params), self.device)
+        self._sums = jax.device_put(jnp.zeros(2), self.device)  # summed loss, correct count
 
     def fit_epoch(self, model, data, epoch: int):
         """One epoch on the split state; the model object gets the result at the end."""
-        self._steps, self._params, self._rest = _split(model)
+        graphdef, self._params, self._rest, self._data = _split(model)
+        self._sgd_step, _ = _steps(graphdef)
         try:
             return super().fit_epoch(model, data, epoch)
         finally:
             nnx.update(model, self._params, self._rest)
 
     def train_step(self, model, X, y):
-        self._params, self._rest, self.opt_state, self._sums = self._steps.sgd_step(
-            self._params, self._rest, self.opt_state, self._sums, self._lr, X, y)
+        self._params, self._rest, self.opt_state, self._sums = self._sgd_step(
+            self._params, self._rest, self._data, self.opt_state, self._sums, X, y)
 
     def pop_train_sums(self):
         loss_sum, correct = np.asarray(self._sums).tolist()
-        self._sums = _on_device(jnp.zeros(2))
+        self._sums = jax.device_put(jnp.zeros(2), self.device)
         return loss_sum, correct
 
     def evaluate(self, model, data) -> tuple[float, float]:
         """(mean loss, accuracy) over the evaluation split, in prediction mode, with the
         model's current state (also after you change its statistics by hand)."""
-        self._steps, self._params, self._rest = _split(model)
+        graphdef, *self._state = _split(model)
+        _, self._eval_step = _steps(graphdef)
         return super().evaluate(model, data)
 
     def eval_step(self, model, X, y):
-        loss, acc = self._steps.eval_step(self._params, self._rest, X, y)
+        loss, acc = self._eval_step(*self._state, X, y)
         return float(loss), float(acc) * int(y.shape[0])
 
     def set_prediction_mode(self, model):

@@ -1,27 +1,8 @@
 """The framework-free skeleton of ``Trainer``: epochs, timing, curves, checks, summary.
 
-A backend's ``Trainer`` implements these hooks:
-
-* ``build(model, data)``: create the model's weights with a prediction-mode forward pass
-  on a few examples, initialize them (once per model); return the number of outputs;
-* ``prepare_steps(model, data)``: make the optimizer (and compile the steps);
-* ``train_step(model, X, y)``: one SGD step **in training mode**; it adds the batch's
-  summed loss and number of correct predictions to running sums kept on the device;
-* ``pop_train_sums()``: those two sums as Python numbers, then reset to zero;
-* ``eval_step(model, X, y)``: (mean loss, number correct) **in prediction mode**, no update;
-* ``set_prediction_mode(model)``: leave the model in prediction mode (where a framework
-  keeps the mode on the model);
-* ``device_name()``: where the steps run.
-
-The loop reads the sums back only a few times per epoch (where the loss curve gets a
-point), not after every step: a read waits for the device to finish, and frameworks that
-run steps asynchronously (MXNet's engine, TensorFlow, any GPU) would lose that overlap.
-Divergence is therefore noticed at the end of the window in which it happens.
-
-Before the first step, ``fit`` checks its inputs: the learning rate (``model.lr``) is a
-positive finite number, and every label of the data is an integer in ``[0, K)`` for a
-model with ``K`` outputs. (MXNet's softmax cross-entropy would otherwise clip bad labels
-and train without complaint.)
+Before the first step ``fit`` checks its inputs: the learning rate (``model.lr``) is a
+positive finite number, and every label is an integer in ``[0, K)`` for a model with
+``K`` outputs (MXNet's softmax cross-entropy would clip bad labels and train on).
 """
 
 from __future__ import annotations
@@ -33,16 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .board import ProgressBoard
-from .data import check_positive_int
-from .settings import smoke_mode
+from .plots import ProgressBoard
+from .settings import check_positive_int, smoke_mode, tally
 
 POINTS_PER_EPOCH = 4  # how often the training-loss curve gets a point
 DIVERGENCE_FACTOR = 10
 """A run has diverged when the mean training loss of a window (a quarter epoch) is not
-finite or exceeds ``DIVERGENCE_FACTOR * ln K``: ten times the loss of a model that gives
-all K classes the same probability (23.0 for K = 10). A model that learns anything stays
-far below it; one whose loss climbs past it is exploding, not learning."""
+finite or exceeds ``DIVERGENCE_FACTOR * ln K``: ten times the loss of a uniform guess
+over K classes (23.0 for K = 10). A model that learns anything stays far below it."""
 
 
 @dataclass
@@ -109,7 +88,18 @@ def check_labels(data, num_outputs: int) -> None:
 
 
 class TrainerBase:
-    """Minibatch SGD for ``max_epochs`` epochs (one epoch in smoke mode)."""
+    """Minibatch SGD for ``max_epochs`` epochs (one epoch in smoke mode).
+
+    A backend's ``Trainer`` implements the hooks: ``build(model, data)`` creates and
+    initializes the weights (once per model) and returns the number of outputs;
+    ``prepare_steps(model, data)`` makes the optimizer (and compiles the steps);
+    ``train_step(model, X, y)`` is one SGD step **in training mode** that adds the batch's
+    summed loss and correct count to sums kept on the device, which ``pop_train_sums()``
+    returns as numbers and resets; ``eval_step(model, X, y)`` gives (mean loss, number
+    correct) **in prediction mode**; ``set_prediction_mode(model)``; ``device_name()``.
+    The sums are read only where the loss curve gets a point: a read waits for the
+    device, and frameworks that run steps asynchronously would lose that overlap.
+    """
 
     def __init__(self, max_epochs: int, board: bool = True, verbose: bool = True):
         check_positive_int(max_epochs, "max_epochs")
@@ -120,29 +110,6 @@ class TrainerBase:
         self.result: FitResult | None = None
         self.num_outputs = 0
 
-    # --- hooks implemented by each backend -------------------------------------------
-    def build(self, model, data) -> int:
-        raise NotImplementedError
-
-    def prepare_steps(self, model, data) -> None:
-        raise NotImplementedError
-
-    def train_step(self, model, X, y) -> None:
-        raise NotImplementedError
-
-    def pop_train_sums(self) -> tuple[float, float]:
-        raise NotImplementedError
-
-    def eval_step(self, model, X, y) -> tuple[float, float]:
-        raise NotImplementedError
-
-    def set_prediction_mode(self, model) -> None:
-        raise NotImplementedError
-
-    def device_name(self) -> str:
-        raise NotImplementedError
-
-    # --- the loop ------------------------------------------------------------------------
     def prepare(self, model, data) -> None:
         """Build and initialize the model, check the labels against its outputs, make the
         optimizer; ``fit`` calls it, and so must anyone calling ``fit_epoch`` directly."""
@@ -188,6 +155,7 @@ class TrainerBase:
             if self.board:
                 self.board.draw(epoch + 1, val_loss, "val_loss", redraw=False)
                 self.board.draw(epoch + 1, val_acc, "val_acc")
+        tally(train_examples, train_seconds)  # for book execute's record, if asked
         last = self.history[-1] if self.history else {
             "epoch": 0, "train_loss": math.nan, "train_acc": math.nan,
             "val_loss": math.nan, "val_acc": math.nan}
@@ -198,22 +166,17 @@ class TrainerBase:
             device=self.device_name(), diverged=bool(message), message=message,
             evaluated_on="val" if getattr(data, "evaluate_on", "") == "validation" else "test")
 
-    def divergence_limit(self) -> float:
-        """The window loss above which a run counts as diverged (see DIVERGENCE_FACTOR)."""
-        return DIVERGENCE_FACTOR * math.log(max(self.num_outputs, 2))
-
     def fit_epoch(self, model, data, epoch: int) -> EpochStats:
         """One pass over the training data, in training mode (call ``prepare`` first)."""
         n_batches = data.num_train_batches
         # Batch counts after which the sums are read: equal windows of batches, each a
-        # point of the loss curve.
+        # point of the loss curve; the live plot is redrawn twice per epoch.
         marks = sorted({max(1, round(n_batches * k / POINTS_PER_EPOCH))
                         for k in range(1, POINTS_PER_EPOCH + 1)})
-        redraw_at = set(marks[1::2])  # redraw the live plot twice per epoch
-        limit = self.divergence_limit()
-        total_loss = total_correct = 0.0
+        redraw_at = set(marks[1::2])
+        limit = DIVERGENCE_FACTOR * math.log(max(self.num_outputs, 2))
+        total_loss = total_correct = seconds = 0.0
         n = window_n = first = 0
-        seconds = 0.0
         self.pop_train_sums()  # start from zero
         start = time.perf_counter()
         for i, (X, y) in enumerate(data.train_dataloader()):
@@ -247,8 +210,7 @@ class TrainerBase:
         n = 0
         for X, y in data.val_dataloader():
             loss, correct = self.eval_step(model, X, y)
-            size = int(y.shape[0])
-            total_loss += loss * size
+            total_loss += loss * int(y.shape[0])
             total_correct += correct
-            n += size
+            n += int(y.shape[0])
         return total_loss / n, total_correct / n

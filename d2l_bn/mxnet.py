@@ -21,16 +21,17 @@ import numpy as np
 if "bool" not in vars(np):  # compatibility shim (see the module docstring); no FutureWarning
     np.bool = bool
 
-with warnings.catch_warnings():  # MXNet 1.9.1 imports modules deprecated in Python 3.11
+from . import framework_imports
+from .data import DatasetError, FashionMNISTBase
+from .loop import FitResult, TrainerBase
+from .plots import ProgressBoard, plot_distributions, plot_histories, plot_sweep, show
+from .settings import smoke_mode
+
+# MXNet 1.9.1 imports modules deprecated in Python 3.11
+with warnings.catch_warnings(), framework_imports("mxnet"):
     warnings.simplefilter("ignore", DeprecationWarning)
     import mxnet as mx
     from mxnet import autograd, gluon
-
-from .board import ProgressBoard
-from .data import DatasetError, FashionMNISTBase
-from .loop import FitResult, TrainerBase
-from .plots import plot_distributions, plot_histories, plot_sweep, show
-from .settings import smoke_mode
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "plot_distributions", "plot_histories", "plot_sweep",

@@ -1,4 +1,4 @@
-"""Run settings read from the environment: smoke mode, and where the data lives.
+"""Run settings read from the environment, and the check of integer arguments.
 
 ``D2L_BN_SMOKE``
     ``1`` (or ``true``, ``yes``, ``on``) makes every training run tiny: a small subset
@@ -8,14 +8,21 @@
 ``D2L_BN_DATA``
     a folder searched first for the four Fashion-MNIST files, and where they are
     downloaded if they are found nowhere (see ``d2l_bn.data``).
+``D2L_BN_TALLY``
+    a file to which every ``Trainer.fit`` appends one JSON line, the training examples
+    it processed and their seconds; ``book execute`` sets it to record what a
+    notebook's run trained. Unset: nothing is written.
 """
 
 from __future__ import annotations
 
+import json
+import numbers
 import os
 
 SMOKE_ENV = "D2L_BN_SMOKE"
 DATA_ENV = "D2L_BN_DATA"
+TALLY_ENV = "D2L_BN_TALLY"
 
 # Smoke mode keeps this many examples of each split (and one epoch).
 SMOKE_TRAIN, SMOKE_VAL = 1024, 512
@@ -35,3 +42,17 @@ def smoke_mode() -> bool:
         f"{SMOKE_ENV}={os.environ[SMOKE_ENV]!r} is not understood: use one of "
         f"{', '.join(_TRUE)} to turn smoke mode on, or one of {', '.join(repr(v) for v in _FALSE)} "
         f"(or unset it) for full runs.")
+
+
+def check_positive_int(value, what: str) -> int:
+    """``value`` if it is a positive integer (not a bool), else a ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def tally(examples: int, seconds: float) -> None:
+    """Append a fit's training examples and seconds to ``$D2L_BN_TALLY``, if it is set."""
+    if path := os.environ.get(TALLY_ENV):
+        with open(path, "a") as f:
+            f.write(json.dumps({"examples": examples, "seconds": round(seconds, 3)}) + "\n")

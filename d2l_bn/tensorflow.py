@@ -14,10 +14,10 @@ import sys
 
 import numpy as np
 
-from .board import ProgressBoard
+from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import plot_distributions, plot_histories, plot_sweep, show
+from .plots import ProgressBoard, plot_distributions, plot_histories, plot_sweep, show
 from .settings import smoke_mode
 
 
@@ -43,7 +43,7 @@ def _native_stderr_silenced():
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no INFO/WARNING lines from C++ later on
-with _native_stderr_silenced():
+with _native_stderr_silenced(), framework_imports("tensorflow"):
     import keras
     import tensorflow as tf
 
@@ -156,23 +156,12 @@ class Trainer(TrainerBase):
             self._sums.assign_add(tf.stack([loss, acc]) * tf.cast(tf.shape(y)[0], tf.float32))
 
         # One signature with an unknown batch size: the last, smaller batch of an epoch
-        # reuses the same graph. Tracing here keeps compilation out of the timed steps.
+        # reuses the same graph. Tracing here keeps tracing out of the timed steps.
         spec = (tf.TensorSpec([None, *X.shape[1:]], X.dtype), tf.TensorSpec([None], y.dtype))
         self._sgd_step = tf.function(sgd_step, input_signature=spec)
         self._eval_step = tf.function(model.validation_step, input_signature=spec)
         self._sgd_step.get_concrete_function()
         self._eval_step.get_concrete_function()
-        self._warm_up(model, X, y)
-
-    def _warm_up(self, model: Classifier, X: tf.Tensor, y: tf.Tensor) -> None:
-        """Run the compiled step once and undo it: TensorFlow optimizes a graph on its
-        first call, which would otherwise land in the first timed step."""
-        state = [*model.variables, *self.optimizer.variables, self._sums]
-        saved = [v.numpy() for v in state]
-        with tf.device(self.device):
-            self._sgd_step(X, y)
-        for variable, value in zip(state, saved):
-            variable.assign(value)
 
     def train_step(self, model, X, y):
         with tf.device(self.device):

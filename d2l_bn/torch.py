@@ -5,15 +5,17 @@ from __future__ import annotations
 import random
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
-from .board import ProgressBoard
+from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import plot_distributions, plot_histories, plot_sweep, show
+from .plots import ProgressBoard, plot_distributions, plot_histories, plot_sweep, show
 from .settings import smoke_mode
+
+with framework_imports("torch"):
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
            "Trainer", "init_cnn", "plot_distributions", "plot_histories", "plot_sweep",

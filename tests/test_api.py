@@ -9,34 +9,29 @@ names and one parameter for its explicit PRNG keys (``EXTRAS``: the only excepti
 
 The frameworks live in two environments (``book.environments``), so the comparisons
 across frameworks read each backend's public names, docstrings and signatures in its own
-environment's Python (``describe``); the behaviour tests run in-process, in each pass.
+environment's Python (``describe`` runs ``tests/api_description.py``); the behaviour
+tests run in-process, in each pass.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import functools
-import importlib
-import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from api_description import SIGNATURES
 
 from book import environments
-from d2l_bn import BACKEND_MODULES, FRAMEWORKS
+from d2l_bn import BACKEND_MODULES, FRAMEWORK_INFO, FRAMEWORKS
 
 REQUIRED = {"FashionMNIST", "Classifier", "Trainer", "ProgressBoard", "try_gpu",
             "init_cnn", "set_seed", "smoke_mode", "DatasetError", "FitResult"}
-# (object, method) pairs whose parameters must agree across frameworks
-SIGNATURES = [("FashionMNIST", "__init__"), ("Trainer", "__init__"), ("Trainer", "fit"),
-              ("Trainer", "fit_epoch"), ("Trainer", "evaluate"), ("Trainer", "prepare"),
-              ("Classifier", "__init__"), ("Classifier", "cross_entropy"),
-              ("Classifier", "accuracy"), ("Classifier", "training_step"),
-              ("Classifier", "validation_step"), ("Classifier", "configure_optimizers"),
-              ("init_cnn", None), ("set_seed", None), ("try_gpu", None)]
+DESCRIBE = Path(__file__).with_name("api_description.py")
 # The documented extras of a backend (README; d2l_bn/jax.py): JAX draws its random
 # numbers from explicit PRNG keys, so it also exports the key stream that set_seed starts
 # (next_key, and rngs for building Flax models) and init_cnn takes an optional key.
@@ -45,34 +40,12 @@ EXTRAS = {"jax": {"names": {"next_key", "rngs"},
                   "parameters": {"init_cnn": [["key", "POSITIONAL_OR_KEYWORD", "None"]]}}}
 
 
-def backend(framework):
-    return importlib.import_module(f"d2l_bn.{BACKEND_MODULES[framework]}")
-
-
-def parameters(module, name, method):
-    """Parameter names, kinds and defaults (annotations name framework types; ignored)."""
-    obj = getattr(module, name)
-    func = getattr(obj, method) if method else obj
-    return [[p.name, p.kind.name, repr(p.default)]
-            for p in inspect.signature(func).parameters.values()]
-
-
-def describe_backend(module_name: str) -> dict:
-    """What the comparisons need from a backend, as JSON (run in its environment)."""
-    module = importlib.import_module(f"d2l_bn.{module_name}")
-    return {"all": sorted(module.__all__),
-            "undocumented": [n for n in module.__all__ if not getattr(module, n).__doc__],
-            "signatures": {f"{name}.{method}": parameters(module, name, method)
-                           for name, method in SIGNATURES}}
-
-
 @functools.cache
 def describe(framework: str) -> dict:
-    """``describe_backend`` of a framework, run by its environment's Python."""
-    code = (f"import json, sys; sys.path.insert(0, {str(environments.ROOT)!r}); "
-            f"from tests.test_api import describe_backend; "
-            f"print(json.dumps(describe_backend({BACKEND_MODULES[framework]!r})))")
-    done = subprocess.run([str(environments.python(framework)), "-c", code],
+    """A framework's backend described (``tests/api_description.py``) by its
+    environment's Python."""
+    done = subprocess.run([str(environments.python(framework)), str(DESCRIBE),
+                           BACKEND_MODULES[framework]],
                           capture_output=True, text=True, cwd=environments.ROOT)
     assert done.returncode == 0, f"{framework}: {done.stderr[-3000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -193,9 +166,22 @@ def test_set_seed_makes_initialization_and_shuffling_repeatable(framework, d2l, 
 
 
 def test_import_d2l_bn_loads_no_framework():
-    code = ("import sys, d2l_bn, d2l_bn.data, d2l_bn.loop, d2l_bn.board, d2l_bn.settings, "
-            "d2l_bn.tab; print([m for m in ('torch', 'tensorflow', 'mxnet', 'keras', 'jax', "
-            "'flax', 'optax', 'book') if m in sys.modules])")
+    code = ("import sys, d2l_bn, d2l_bn.data, d2l_bn.loop, d2l_bn.plots, d2l_bn.settings; "
+            "print([m for m in ('torch', 'tensorflow', 'mxnet', 'keras', 'jax', 'flax', "
+            "'optax', 'book', 'pooch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize("info", FRAMEWORK_INFO, ids=lambda f: f.name)
+def test_a_missing_framework_names_what_provides_it(info):
+    """Fault injection: the framework's module blocked (as if not installed)."""
+    code = (f"import sys; sys.modules[{info.module!r}] = None\n"
+            f"from d2l_bn import {info.module}")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=environments.ROOT)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ModuleNotFoundError: d2l_bn.{info.module} needs {info.label}")
+    assert f'pip install "d2l_bn[{info.module}]"' in last and info.environment in last
+    assert ("numpy<2" in last) == (info.name == "mxnet")

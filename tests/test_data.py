@@ -1,7 +1,7 @@
 """Fashion-MNIST files: parsing, verification, locating, downloading, and every fault.
 
-Faults are injected into copies of the data (never the installed files), served by a
-local ``http.server`` on 127.0.0.1 (never any other address), or produced with a tiny
+Faults are injected into copies of the data (never the installed files), served to
+pooch by a local ``http.server`` on 127.0.0.1 (never any other address), or produced with a tiny
 tmpfs (a full disk) and a read-only mount. Permission cases need a process without
 root's file-permission override: ``unprivileged`` runs them in a subprocess whose
 capability bounding set lacks CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (util-linux's
@@ -57,12 +57,13 @@ def fake_files(monkeypatch):
 
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
-    """No $D2L_BN_DATA; an empty user cache and system folder under tmp_path."""
+    """No $D2L_BN_DATA; an empty user cache and system folder under tmp_path; no retries
+    of failed downloads (they wait a second or more each; one test checks them)."""
     monkeypatch.delenv(data.DATA_ENV, raising=False)
     cache, system = tmp_path / "user-cache", tmp_path / "system"
     monkeypatch.setattr(data, "cache_dir", lambda: cache)
     monkeypatch.setattr(data, "SYSTEM_DIR", system)
-    data._notes_given.clear()
+    monkeypatch.setattr(data, "DOWNLOAD_RETRIES", 0)
     return cache, system
 
 
@@ -161,12 +162,13 @@ def test_incomplete_env_folder_is_reported_once(monkeypatch, fake_files, isolate
     write_gz(env, {LABELS: fake_files[LABELS]})
     monkeypatch.setenv(data.DATA_ENV, str(env))
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("default")  # Python's own: a message once per place
+        for _ in range(2):  # as FashionMNIST loads the data: through load_arrays
+            data.load_arrays(fetch=False)
         found = data.locate(fetch=False)
-        data.locate(fetch=False)
     assert found[LABELS] == system / f"{LABELS}.gz"
-    notes = [w for w in caught if issubclass(w.category, data.DataLocationNote)]
-    assert len(notes) == 1
+    notes = [w for w in caught if str(w.message).startswith(f"{data.DATA_ENV}=")]
+    assert len(notes) == 2 and notes[0].filename == data.__file__  # once per place
     text = str(notes[0].message)
     assert str(env) in text and "t10k-images-idx3-ubyte" in text and str(system) in text
 
@@ -192,31 +194,28 @@ def test_env_naming_a_file_is_passed_over_for_a_complete_folder(
     not_a_folder = tmp_path / "file.txt"
     not_a_folder.write_text("hello")
     monkeypatch.setenv(data.DATA_ENV, str(not_a_folder))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", data.DataLocationNote)
+    with pytest.warns(UserWarning, match="is not a folder; using the four"):
         assert data.locate(fetch=False)[LABELS] == system / f"{LABELS}.gz"
 
 
 # --- downloading -----------------------------------------------------------------------
 
-@pytest.fixture(params=["pooch", "standard library"])
-def fetcher(request, monkeypatch):
-    """Downloads through pooch, and without it (the single-file notebooks' case)."""
-    if request.param != "pooch":
-        monkeypatch.setitem(sys.modules, "pooch", None)  # import pooch -> ImportError
-    return request.param
-
-
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; a path listed in ``cut_short`` is sent half and then dropped."""
+    """Serves a folder; a path listed in ``cut_short`` is sent half and then dropped; the
+    first ``fail_first`` requests are answered 503 (a server's bad moment)."""
 
     cut_short: set[str] = set()
+    fail_first = 0
+    requests = 0
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
         name = self.path.lstrip("/")
+        type(self).requests += 1
+        if type(self).requests <= self.fail_first:
+            return self.send_error(503)
         if name not in self.cut_short:
             return super().do_GET()
         body = (Path(self.directory) / name).read_bytes()
@@ -243,7 +242,7 @@ def file_server(tmp_path):
     server.server_close()
 
 
-def test_download_of_good_files_is_verified_readable_and_quiet(fetcher, 
+def test_download_of_good_files_is_verified_readable_and_quiet(
         fake_files, isolated, file_server, capfd, caplog):
     folder, url, _ = file_server
     write_gz(folder, fake_files)
@@ -258,7 +257,20 @@ def test_download_of_good_files_is_verified_readable_and_quiet(fetcher,
         assert data.read_verified(path) == fake_files[name]
         assert path.stat().st_mode & 0o777 == 0o644  # readable by others sharing a cache
     out, err = capfd.readouterr()
-    assert "known_hash" not in out + err + caplog.text
+    assert out + err + caplog.text == ""  # pooch's log lines are silenced
+
+
+def test_a_failed_download_is_tried_again(fake_files, isolated, file_server, monkeypatch):
+    folder, url, handler = file_server
+    write_gz(folder, {LABELS: fake_files[LABELS]})
+    cache, _ = isolated
+    handler.fail_first = 1
+    with pytest.raises(data.DatasetError, match="503"):  # without retries: an error
+        data.download(LABELS, cache, url)
+    handler.requests = 0
+    monkeypatch.setattr(data, "DOWNLOAD_RETRIES", 1)
+    assert data.read_verified(data.download(LABELS, cache, url)) == fake_files[LABELS]
+    assert handler.requests == 2
 
 
 def test_only_missing_files_are_downloaded(fake_files, isolated, file_server, monkeypatch,
@@ -272,7 +284,7 @@ def test_only_missing_files_are_downloaded(fake_files, isolated, file_server, mo
 
 
 @pytest.mark.parametrize("fault", ["checksum", "corrupt stream", "cut short", "404"])
-def test_failed_download_leaves_nothing_behind(fetcher, fake_files, isolated, file_server,
+def test_failed_download_leaves_nothing_behind(fake_files, isolated, file_server,
                                                monkeypatch, tmp_path, fault):
     folder, url, handler = file_server
     payload = fake_files[LABELS]
@@ -292,7 +304,7 @@ def test_failed_download_leaves_nothing_behind(fetcher, fake_files, isolated, fi
     assert not (tmp_path / "new").exists()  # no file, no partial file, no empty folder
 
 
-def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fetcher, fake_files, isolated,
+def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fake_files, isolated,
                                                             file_server):
     folder, url, _ = file_server
     cache, _ = isolated
@@ -304,10 +316,18 @@ def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fetcher, fake_files
     assert data.read_verified(data.download(LABELS, cache, url)) == fake_files[LABELS]
 
 
-def test_unreachable_server_is_a_clear_error(fetcher, isolated, tmp_path):
+def test_unreachable_server_is_a_clear_error(isolated, tmp_path):
     with pytest.raises(data.DatasetError, match="Could not download") as err:
         data.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
     assert "dataset-fashion-mnist" in str(err.value)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_download_without_pooch_says_what_to_install(isolated, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "pooch", None)  # import pooch -> ImportError
+    with pytest.raises(data.DatasetError, match=r"needs pooch.*`pip install pooch`") as err:
+        data.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
+    assert "dataset-fashion-mnist" in str(err.value)  # the other ways to get the data
     assert not (tmp_path / "cache").exists()
 
 
@@ -338,7 +358,7 @@ def mounted_tmpfs(path: Path, options: str):
         subprocess.run(["umount", str(path)], check=True)
 
 
-def test_full_disk_is_a_clear_error_and_leaves_nothing(fetcher, isolated, file_server, tmp_path):
+def test_full_disk_is_a_clear_error_and_leaves_nothing(isolated, file_server, tmp_path):
     folder, url, _ = file_server
     # Incompressible bytes: the .gz is larger than the 64 KiB file system.
     big = np.random.default_rng(0).integers(0, 256, 200_000).astype(np.uint8).tobytes()
@@ -367,7 +387,7 @@ def test_two_processes_downloading_at_once_both_succeed(fake_files, file_server,
         "data.FASHION_MNIST_FILES.update({k: tuple(v) for k, v in sums.items()})\n"
         f"data.SYSTEM_DIR = data.Path({str(tmp_path / 'none')!r})\n"
         f"data.cache_dir = lambda: data.Path({str(tmp_path / 'none')!r})\n"
-        "import warnings; warnings.simplefilter('ignore', data.DataLocationNote)\n"
+        "import warnings; warnings.simplefilter('ignore', UserWarning)\n"
         f"paths = data.locate(fetch=True, base_url={url!r})\n"
         "print(all(data.read_verified(p) for p in paths.values()))\n")
     sums = json.dumps({n: data.FASHION_MNIST_FILES[n] for n in fake_files})
@@ -402,7 +422,7 @@ data.FASHION_MNIST_FILES.update(
     {k: (hashlib.sha256(p).hexdigest(), len(p)) for k, p in payloads.items()})
 data.SYSTEM_DIR = Path(sys.argv[2])
 data.cache_dir = lambda: Path(sys.argv[3])
-warnings.simplefilter("ignore", data.DataLocationNote)
+warnings.simplefilter("ignore", UserWarning)  # the note on an incomplete $D2L_BN_DATA
 try:
     paths = data.locate(fetch=False)
     print("found in", sorted({str(p.parent) for p in paths.values()}))
@@ -447,13 +467,6 @@ def test_an_unreadable_file_is_a_clear_error(fake_files, tmp_path):
 
 
 # --- real data -------------------------------------------------------------------------
-
-def test_resize_keeps_constant_images_constant():
-    images = np.full((2, 28, 28), 0.25, np.float32)
-    out = data.resize_images(images, (32, 20))
-    assert out.shape == (2, 32, 20)
-    np.testing.assert_allclose(out, 0.25, atol=1e-6)
-
 
 def test_real_data_shapes_types_and_balance(record_property):
     start = time.perf_counter()

@@ -1,12 +1,15 @@
-"""The %%tab magic of the source notebooks: selection, skipping, errors that propagate."""
+"""The %%tab magic of the source notebooks (book/tab.py): selection, skipping, the value
+of a last expression, errors that propagate."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
-from d2l_bn import tab
+from book import tab
 
 
 @pytest.fixture
@@ -22,17 +25,24 @@ def run(shell, code: str):
 
 
 def test_selected_cells_run_and_others_are_skipped(shell, capsys):
+    capsys.readouterr()  # select()'s own line
     assert run(shell, "%%tab tensorflow\nanswer = 6 * 7").success
     assert shell.user_ns["answer"] == 42
     assert run(shell, "%%tab mxnet pytorch\nanswer = 0").success
     assert shell.user_ns["answer"] == 42
-    assert "skipped: a mxnet/pytorch cell; this notebook runs tensorflow" in \
-        capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "(skipped: a mxnet/pytorch cell; this notebook runs tensorflow)\n")
 
 
-def test_last_expression_is_displayed(shell, capsys):
-    run(shell, "%%tab tensorflow\n1 + 1")
-    assert "2" in capsys.readouterr().out
+def test_last_expression_is_displayed_once_as_its_value(shell, capsys):
+    capsys.readouterr()
+    result = run(shell, "%%tab tensorflow\nx = 40\nx + 2")
+    # Through IPython's display hook, as a cell's value: the cell's result, `_`, and
+    # one Out line (a print would set neither).
+    assert result.success and result.result == 42 and shell.user_ns["_"] == 42
+    assert re.fullmatch(r"Out\[\d+\]: 42\n", capsys.readouterr().out)
+    assert run(shell, "%%tab tensorflow\ny = 1").success
+    assert capsys.readouterr().out == ""  # no expression last: nothing shown
 
 
 def test_an_error_in_a_tab_cell_fails_the_cell(shell):
@@ -44,3 +54,12 @@ def test_an_error_in_a_tab_cell_fails_the_cell(shell):
 def test_unknown_framework_is_refused(shell):
     result = run(shell, "%%tab caffe\nx = 1")
     assert not result.success and "Unknown framework 'caffe'" in str(result.error_in_exec)
+
+
+def test_select_reads_the_environment_and_names_the_skipped(monkeypatch, capsys):
+    monkeypatch.setattr(tab, "_selected", None)
+    monkeypatch.setenv(tab.FRAMEWORK_ENV, "jax")
+    assert tab.select() == "jax" and tab.selected() == "jax"
+    assert tab.selected("jax", "mxnet") is True and tab.selected("pytorch") is False
+    assert capsys.readouterr().out == (
+        "Running the jax cells; cells for mxnet, pytorch, tensorflow are skipped.\n")

@@ -1,20 +1,22 @@
-"""Run the multi-framework source notebook for one framework.
+"""Run the multi-framework source notebook (``chapters/*.md``) for one framework.
 
-In the source notebook every framework-specific code cell starts with a cell magic::
+For maintainers only: learners open the per-framework notebooks, which have no tab
+machinery. In the source notebook every framework-specific code cell starts with a cell
+magic::
 
     %%tab pytorch
     import torch
 
 After ``tab.select("pytorch")`` (or with ``D2L_BN_FRAMEWORK=pytorch`` in the environment
 and ``tab.select()``), cells for the chosen framework run and the others are skipped
-with a one-line note. ``tab.chooser()`` offers the same choice as a widget.
+with a one-line note.
 """
 
 from __future__ import annotations
 
 import os
 
-from . import FRAMEWORKS
+from d2l_bn import FRAMEWORKS
 
 FRAMEWORK_ENV = "D2L_BN_FRAMEWORK"
 DEFAULT = "pytorch"
@@ -78,11 +80,3 @@ def select(framework: str | None = None) -> str:
     print(f"Running the {_selected} cells; cells for {others} are skipped.")
     return _selected
 
-
-def chooser():
-    """A toggle widget that calls ``select`` (rerun the cells below after switching)."""
-    import ipywidgets
-
-    buttons = ipywidgets.ToggleButtons(options=list(FRAMEWORKS), value=selected())
-    buttons.observe(lambda change: select(change["new"]), names="value")
-    return buttons
