@@ -75,6 +75,17 @@ KEY_PACKAGES = ("numpy", "torch", "tensorflow-cpu", "keras", "jax", "jaxlib", "f
                 "mxnet", "matplotlib", "d2l-bn", "pooch", "platformdirs", "ipykernel",
                 "nbclient")
 PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+# Which learner notebooks the slow tests run: by default, within CI's time budget, the
+# chapter in every framework, once per path (about 40 s each in smoke mode; the exercises
+# take 90 s and more); `D2L_BN_LEARNER_PATHS=all` runs every notebook of every language.
+RUN_ALL_ENV = "D2L_BN_LEARNER_PATHS"
+
+
+def chosen(notebooks: list, by_default: Callable[[object], bool]) -> list:
+    """``notebooks``, or those ``by_default`` keeps unless ``$D2L_BN_LEARNER_PATHS=all``."""
+    if os.environ.get(RUN_ALL_ENV) == "all":
+        return notebooks
+    return [notebook for notebook in notebooks if by_default(notebook)]
 
 
 def cache_root() -> Path:

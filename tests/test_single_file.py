@@ -4,8 +4,9 @@ The editions are committed (``python -m book.single_file``; the site's Colab lin
 them): these tests check that every committed edition is what the generator makes now
 from the committed notebook and ``d2l_bn/`` (so the embedded files are byte-for-byte
 the package's files), that everything else is the notebook as committed, and (slow)
-that each edition, in both languages, runs in smoke mode under a kernel named
-``python3`` in an environment with only its framework, numpy and matplotlib.
+that each edition runs in smoke mode under a kernel named ``python3`` in an environment
+with only its framework, numpy and matplotlib (by default the Portuguese chapter, within
+CI's time budget; ``clean_envs.chosen``).
 """
 
 from __future__ import annotations
@@ -132,9 +133,26 @@ HIDE_OPTIONAL = ('import sys\nsys.modules["platformdirs"] = None\n'
                  'sys.modules["pooch"] = None\n')
 
 
+@pytest.mark.parametrize(("source", "framework"), [(s, fw) for s in sources()
+                                                   for fw in FRAMEWORKS],
+                         ids=lambda x: getattr(x, "stem", x))
+def test_both_languages_run_the_same_code(source, framework):
+    """The Portuguese edition differs from the English one in its markdown only, so a run
+    of either stands for both."""
+    code = [[(c.id, c.source, c.outputs) for c in nbformat.read(
+        single_file.committed_path(source, framework, lang), 4).cells if c.cell_type == "code"]
+        for lang in single_file.LANGUAGES]
+    assert code[0] == code[1]
+
+
+# By default the Portuguese chapter (test_learner_paths.py runs the English notebooks);
+# see clean_envs.chosen.
+RUN = clean_envs.chosen(EDITIONS, lambda e: e[0].stem == "batch_norm" and e[2] == "pt_BR")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # a fresh machine builds the stack first (minutes)
-@pytest.mark.parametrize("edition", EDITIONS, ids=edition_id)
+@pytest.mark.parametrize("edition", RUN, ids=edition_id)
 def test_single_file_edition_runs_with_only_its_framework(edition, tmp_path, capsys):
     source, framework, language = edition
     env, record = clean_envs.stack(framework)
