@@ -2,11 +2,12 @@
 
 The four files are looked for in ``$D2L_BN_DATA``, the user cache, then
 ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); the first
-folder holding all four wins. Otherwise pooch downloads them into ``$D2L_BN_DATA`` or
-the user cache. What is verified, at every load, is the SHA-256 and size of the
-*decompressed* payload (redistributors recompress the ``.gz`` files). Every problem is a
-``DatasetError`` naming the file, what was expected and what to do; a failed download
-leaves nothing behind (no file, no partial file, no folder it created).
+folder holding all four wins (a warning says which when ``$D2L_BN_DATA`` is set but
+incomplete). Otherwise pooch downloads them into ``$D2L_BN_DATA`` or the user cache.
+What is verified, at every load, is the SHA-256 and size of the *decompressed* payload
+(redistributors recompress the ``.gz`` files). Every problem is a ``DatasetError``
+naming the file, what was expected and what to do; a failed download leaves nothing
+behind (no file, no partial file, no folder it created).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ GET_DATA = (
     "To get the data: install the Debian package `dataset-fashion-mnist` (it puts the "
     f"files in {SYSTEM_DIR}), or set {DATA_ENV} to a folder holding the four official "
     f"files ({', '.join(f'{n}.gz' for n in FASHION_MNIST_FILES)}), or let d2l_bn "
-    f"download them from {OFFICIAL_URL} (needs internet access and pooch).")
+    f"download them from {OFFICIAL_URL} (needs internet access and `pip install pooch`).")
 
 
 class DatasetError(RuntimeError):
@@ -161,11 +162,8 @@ def _fetch(base_url: str, folder: Path, file_name: str) -> None:
     """Download ``base_url/file_name`` into ``folder`` with pooch: retries, and a
     temporary file renamed only once complete. No hash of the ``.gz`` (it differs between
     mirrors: ``read_verified`` checks the payload); pooch's stderr log is silenced."""
-    try:
-        import pooch
-    except ImportError as err:  # the single-file notebooks may run without it
-        raise ImportError("downloading needs pooch, which is not installed here "
-                          "(`pip install pooch`)") from err
+    import pooch  # here, not at the top: reading files that are there needs no pooch
+
     fetcher = pooch.create(path=folder, base_url=base_url.rstrip("/") + "/",
                            registry={file_name: None}, retry_if_failed=DOWNLOAD_RETRIES)
     logger = pooch.get_logger()
@@ -195,7 +193,9 @@ def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
                                f"{GET_DATA}") from err
         # The temporary file is private (mode 0600); a shared cache must be readable by
         # everyone the umask allows, like any other file the user creates.
-        path.chmod(0o666 & ~_umask())
+        umask = os.umask(0)
+        os.umask(umask)
+        path.chmod(0o666 & ~umask)
         read_verified(path, name, remedy=f"The download from {url} was deleted; try "
                                          f"again later, or get the data another way. "
                                          f"{GET_DATA}")
@@ -204,12 +204,6 @@ def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
         _remove_empty(created)
         raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _remedy(path: Path) -> str:
