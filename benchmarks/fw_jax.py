@@ -30,7 +30,6 @@ def to_tensor(array: np.ndarray) -> jax.Array:
     return jnp.asarray(array.astype(np.int32) if array.dtype == np.int64 else array)
 
 
-matmul = jax.jit(jnp.matmul)
 
 
 def sync(result) -> None:

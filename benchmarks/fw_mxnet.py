@@ -25,7 +25,6 @@ RAW_LOOP = ("numpy permutation per epoch; mx.nd.array(np.take(X, idx, axis=0)) a
             "engine runs asynchronously), mx.nd.waitall() once after the last step")
 
 to_tensor = mx.nd.array
-matmul = mx.nd.dot
 
 
 def sync(_result) -> None:

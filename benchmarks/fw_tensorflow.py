@@ -26,7 +26,6 @@ RAW_LOOP = ("numpy permutation per epoch; tf.convert_to_tensor(np.take(X, idx, a
             "the warm-up; float(loss) once after the last step")
 
 to_tensor = tf.convert_to_tensor
-matmul = tf.linalg.matmul
 
 
 class Trainer(d2l.Trainer):

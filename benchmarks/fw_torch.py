@@ -22,7 +22,6 @@ RAW_LOOP = ("numpy permutation per epoch; torch.from_numpy(np.take(X, idx, axis=
             "after the last step (CPU ops are synchronous anyway)")
 
 to_tensor = torch.from_numpy
-matmul = torch.mm
 
 
 def sync(result) -> None:

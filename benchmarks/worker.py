@@ -79,11 +79,12 @@ TRAINER_FIT = (
 def trainer_overhead(adapter, chapter, data, config: Config, progress) -> dict:
     """Trainer.fit against the raw loop, examples/sec; target: Trainer/raw >= 0.95."""
     d2l = adapter.d2l
+    trainer_class = getattr(adapter, "Trainer", d2l.Trainer)  # TensorFlow's warms up first
     d2l.set_seed(0)
     model = chapter.LeNetBN(lr=config.lr)
 
     def trainer_fit() -> float:
-        result = d2l.Trainer(max_epochs=1, board=False, verbose=False).fit(model, data)
+        result = trainer_class(max_epochs=1, board=False, verbose=False).fit(model, data)
         if result.diverged:
             raise RuntimeError(result.message)
         return data.num_train / result.examples_per_sec

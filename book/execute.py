@@ -63,16 +63,15 @@ def write_atomically(nb, path: Path) -> None:
         raise
 
 
-def _set_environment(smoke: bool, threads: int | None, tally: Path) -> None:
-    """The kernel inherits these: smoke mode, thread counts, where the Trainer tallies."""
-    os.environ.pop(SMOKE_ENV, None)
+def kernel_environment(smoke: bool, threads: int | None, tally: Path) -> dict[str, str]:
+    """The kernel's environment: ours, with smoke mode, thread counts and the tally file
+    set (``os.environ`` itself is left alone)."""
+    env = {k: v for k, v in os.environ.items() if k != SMOKE_ENV and k not in THREAD_VARIABLES}
     if smoke:
-        os.environ[SMOKE_ENV] = "1"
-    for name in THREAD_VARIABLES:
-        os.environ.pop(name, None)
-        if threads:
-            os.environ[name] = str(threads)
-    os.environ[TALLY_ENV] = str(tally)
+        env[SMOKE_ENV] = "1"
+    if threads:
+        env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    return {**env, TALLY_ENV: str(tally)}
 
 
 def _training_tally(tally: Path) -> dict:
@@ -113,11 +112,11 @@ def execute(path: Path, smoke: bool = False, timeout: int | None = None,
                 f"runs) and try again, or pass --force (the record will say so).")
     with tempfile.TemporaryDirectory() as scratch:
         tally = Path(scratch) / "tally.jsonl"
-        _set_environment(smoke, threads, tally)
+        env = kernel_environment(smoke, threads, tally)
         load_before = quiet.load_average()
         usage = quiet.Usage().start()
         NotebookClient(nb, timeout=timeout, kernel_name=kernel_name(framework),
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
         usage.stop()  # after the kernel exited: its CPU time is in usage.child_cpu
         training = _training_tally(tally)
     record = {"mode": "smoke" if smoke else "full", "date": time.strftime("%Y-%m-%d"),

@@ -9,6 +9,7 @@ mirroring the path).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -130,3 +131,10 @@ def test_command_line_refuses_a_busy_machine_in_one_line(machine, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: Not starting a full run of batch_norm.ipynb")
     assert "Traceback" not in err
+
+
+def test_the_run_leaves_this_process_environment_alone(notebook, machine):
+    machine(QUIET)
+    before = dict(os.environ)
+    execute.execute(notebook, smoke=True, threads=1)
+    assert dict(os.environ) == before
