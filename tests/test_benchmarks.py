@@ -18,8 +18,8 @@ import pytest
 
 from benchmarks import SCHEMA, report, summary
 from benchmarks.__main__ import QUICK_RESULTS, RESULTS, chosen_frameworks, parse_args
-from book import quiet
 from benchmarks.timing import interleave, paired_ratio, per_call, rates, summarize
+from book import quiet
 from d2l_bn import FRAMEWORKS, LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
