@@ -47,12 +47,8 @@ def worker_env() -> dict:
 
 
 def run_worker(framework: str, config, env: dict, tmp: Path) -> dict:
-    """One framework's measurements in a fresh process; its progress goes to stderr.
-
-    The worker runs in the framework's environment's Python (``book.environments``:
-    MXNet in ``.venv-mxnet``, the others in ``.venv``); outside the book's environments,
-    in this one.
-    """
+    """One framework's measurements in a fresh process of its environment's Python
+    (``book.environments``; outside them, this one); its progress goes to stderr."""
     out = tmp / f"{framework}.json"
     python = sys.executable if environments.current() is None else environments.python(framework)
     cmd = [str(python), "-m", "benchmarks.worker", framework,

@@ -30,8 +30,6 @@ def to_tensor(array: np.ndarray) -> jax.Array:
     return jnp.asarray(array.astype(np.int32) if array.dtype == np.int64 else array)
 
 
-
-
 def sync(result) -> None:
     """Wait until ``result`` (an array or a pytree of them) is computed."""
     jax.block_until_ready(result)

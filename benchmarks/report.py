@@ -31,31 +31,24 @@ LAYER_NOTE = (
 STEP_NOTE = "LeNetBN examples/s: the built-in model's SGD steps on the fixed batch."
 
 
-def num(x: float | None) -> str:
-    """A number with 3 significant digits or so, thousands separated."""
+def num(x: float | None, places: int | None = None) -> str:
+    """About 3 significant digits, thousands separated; ``places`` decimals if given
+    (ratios against a target: 0.946 must not print as 0.95)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
+    if places is not None:
+        return f"{x:.{places}f}"
     ax = abs(x)
-    if ax >= 100:
-        return f"{x:,.0f}"
-    if ax >= 10:
-        return f"{x:.1f}"
-    if ax >= 0.1:
-        return f"{x:.2f}"
-    return f"{x:.2g}"
+    return (f"{x:,.0f}" if ax >= 100 else f"{x:.1f}" if ax >= 10
+            else f"{x:.2f}" if ax >= 0.1 else f"{x:.2g}")
 
 
-def spread(stats: dict | None, factor: float = 1.0, fmt=num) -> str:
-    """'median [min-max]' of a stats dict, scaled."""
+def spread(stats: dict | None, factor: float = 1.0, places: int | None = None) -> str:
+    """'median [min‑max]' of a stats dict, scaled (a non-breaking hyphen: one line)."""
     if not stats:
         return "-"
-    return (f"{fmt(stats['median'] * factor)} "
-            f"[{fmt(stats['min'] * factor)}-{fmt(stats['max'] * factor)}]")
-
-
-def three_places(x: float) -> str:
-    """Ratios compared with a target: enough digits that 0.946 does not print as 0.95."""
-    return f"{x:.3f}"
+    med, lo, hi = (num(stats[k] * factor, places) for k in ("median", "min", "max"))
+    return f"{med} [{lo}\u2011{hi}]"
 
 
 def verdict(ok: bool | None) -> str:
@@ -66,13 +59,12 @@ def machine_line(results: dict) -> str:
     m = results["machine"]
     versions = [f"Python {m['python']}", f"numpy {m['numpy']}",
                 *(f"{name} {v}" for name, v in m["packages"].items() if v)]
-    cores = f"{m['usable_cores']} cores"
     loads = f"load average {m['load_average_start'][0]:.2f} at start"
     if m.get("load_average_end"):
         loads += f", {m['load_average_end'][0]:.2f} at end"
     if "other_cores" in m:
         loads += f"; other processes used {m['other_cores']:.2f} cores on average"
-    return (f"{m['cpu_model']}, {cores}, {m['ram_gib']} GiB RAM, {m['os']}; "
+    return (f"{m['cpu_model']}, {m['usable_cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}; "
             f"{', '.join(versions)}; {m['date']}; {loads}")
 
 
@@ -115,7 +107,7 @@ def trainer_table(results: dict) -> list:
         "steps only)",
         ["framework", "Trainer.fit", "raw loop", "Trainer/raw", "target"],
         [[LABELS[fw], spread(t["trainer_fit"]), spread(t["raw"]),
-          spread(t["ratio"], fmt=three_places), f">= {t['target']}: {verdict(t['pass'])}"]
+          spread(t["ratio"], places=3), f">= {t['target']}: {verdict(t['pass'])}"]
          for fw, t in measured],
         [TRAINER_NOTE, *(f"{LABELS[fw]} raw loop: {t['raw_loop']}." for fw, t in measured)])
 
@@ -172,16 +164,13 @@ def render_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_all(results: dict, out_dir: Path) -> dict[str, Path]:
     """latest.json and latest.md in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {ext: out_dir / f"latest.{ext}" for ext in ("json", "md")}
-    _write_text(paths["json"], json.dumps(results, indent=1) + "\n")
-    _write_text(paths["md"], render_markdown(results))
+    texts = {"json": json.dumps(results, indent=1) + "\n", "md": render_markdown(results)}
+    paths = {ext: out_dir / f"latest.{ext}" for ext in texts}
+    for ext, path in paths.items():
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(texts[ext])
+        os.replace(tmp, path)
     return paths
