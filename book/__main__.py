@@ -9,7 +9,7 @@ import nbformat
 
 from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
-from . import ROOT
+from . import ROOT, single_file
 from . import __doc__ as DOC
 from .execute import execute
 from .notebooks import (
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         for source in chosen:
             for fw in FRAMEWORKS:
                 print(f"wrote {write_split(source, fw).relative_to(ROOT)}")
+        for path in single_file.write_all(only=args.source):  # and their single-file editions
+            print(f"wrote {path.relative_to(ROOT)}")
     elif args.command == "merge":
         for source in chosen:
             nbformat.write(merge(source), merged_path(source))
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "check":
         problems = [p for s in chosen for fw in FRAMEWORKS if (p := out_of_sync(s, fw))]
         problems += [p for s in chosen if not problems and (p := page_out_of_sync(s))]
+        problems += [] if problems else single_file.out_of_sync(args.source)
         print("\n".join(problems) or "all per-framework notebooks are in sync")
         return 1 if problems else 0
     else:

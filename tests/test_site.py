@@ -67,11 +67,47 @@ def has_png(cell) -> bool:
     return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
 
 
-def colab_url(framework: str, folder: str = "chapters") -> str:
+def colab_url(framework: str, language: str = "en") -> str:
+    """The Colab link of the chapter's single-file edition, committed in the repository."""
+    from book.single_file import committed_path
+
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     owner_repo = config["repository"]["url"].removeprefix("https://github.com/").strip("/")
+    path = committed_path(ROOT / f"{CHAPTER}.md", framework, language).relative_to(ROOT)
     return (f"https://colab.research.google.com/github/{owner_repo}/blob/"
-            f"{config['repository']['branch']}/{folder}/{framework}/batch_norm.ipynb")
+            f"{config['repository']['branch']}/{path.as_posix()}")
+
+
+IN_COLAB = [fw for fw in FRAMEWORKS if fw != "mxnet"]  # MXNet needs numpy < 2
+
+
+def check_launch_block(block, language: str = "en") -> list[str]:
+    """Colab links to the single-file editions (MXNet: why not), downloads named per
+    framework and language; returns the notebook download URLs."""
+    suffix = "" if language == "en" else f"-{language}"
+    colab = [a.get_attribute("href") for a in block.find_elements("css selector", "a.colab-link")]
+    assert colab == [colab_url(fw, language) for fw in IN_COLAB]
+    assert "numpy < 2" in block.find_element("css selector", ".no-colab").text
+    downloads = []
+    for framework in FRAMEWORKS:
+        for kind, name in (("notebook-download", f"batch_norm-{framework}{suffix}.ipynb"),
+                           ("notebook-download-single",
+                            f"batch_norm-{framework}-single{suffix}.ipynb")):
+            link = block.find_element("css selector", f"a.{kind}-{framework}")
+            assert link.get_attribute("download") is not None  # saved, under its URL's name
+            href = link.get_attribute("href")
+            assert urllib.parse.urlparse(href).path.rsplit("/", 1)[1] == name
+            with urllib.request.urlopen(href, timeout=30) as response:
+                notebook = json.loads(response.read())
+            assert notebook["metadata"]["d2l_bn"]["framework"] == framework
+            assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+            if kind == "notebook-download":
+                downloads.append(href)
+    return downloads
+
+
+COLAB_LINK = re.compile(r'href="https://colab\.research\.google\.com/github/([^/"]+)/([^/"]+)'
+                        r'/blob/([^/"]+)/([^"#?]+)"')
 
 
 # --- (a) the page is in sync, (b) the strict build ---------------------------------------
@@ -423,26 +459,20 @@ def test_colab_and_download_links(site, browser):
     fresh(browser, site + f"{CHAPTER}.html")
     block = browser.find_element("css selector", ".framework-launch")
     assert block.is_displayed() and "Run this chapter" in block.text
-    downloads = []
+    for framework in IN_COLAB:
+        assert block.find_element("css selector", f"a.colab-{framework}").text == "Open in Colab"
     for framework in FRAMEWORKS:
-        colab = block.find_element("css selector", f"a.colab-{framework}")
-        assert colab.text == "Open in Colab"
-        assert colab.get_attribute("href") == colab_url(framework)
         download = block.find_element("css selector", f"a.notebook-download-{framework}")
         assert download.text == f"{LABELS[framework]} notebook"
-        assert download.get_attribute("download") is not None  # saved, under its URL's name
-        with urllib.request.urlopen(download.get_attribute("href"), timeout=30) as response:
-            notebook = json.loads(response.read())
-        assert notebook["metadata"]["d2l_bn"]["framework"] == framework
-        downloads.append(download.get_attribute("href"))
-    names = [urllib.parse.urlparse(url).path.rsplit("/", 1)[1] for url in downloads]
-    assert len(set(names)) == len(FRAMEWORKS), names  # one file name per framework
-    assert all(fw in name for fw, name in zip(FRAMEWORKS, names)), names
-    # the header's "Download this page" menu: the same notebooks (and print to PDF), not
-    # the merged page's own source, which holds every step three times
+        single = block.find_element("css selector", f"a.notebook-download-single-{framework}")
+        assert single.text == "single file, no course package needed"
+    downloads = check_launch_block(block)
+    # the header's "Download this page" menu: the same notebooks, not the merged page's
+    # own source (which holds every step four times), and no print-to-PDF
     menu = browser.execute_script("""
-        return [...document.querySelectorAll('.dropdown-download-buttons a')]
-            .map(a => a.href);""")
+        return [...document.querySelectorAll('.dropdown-download-buttons a, '
+                                             + '.dropdown-download-buttons button')]
+            .map(a => a.href || a.getAttribute('onclick'));""")
     assert menu == downloads
     for page in PAGES.values():
         load(browser, f"{site}{page}.html")
@@ -497,6 +527,53 @@ def check_internal_links(site: str, browser, pages: list[str]) -> int:
                 assert urllib.parse.unquote(fragment) in _anchors(url), f"{page}: {href}"
             checked += 1
     return checked
+
+
+def test_every_colab_link_opens_a_committed_notebook(build, build_pt):
+    """Parsed from the built pages of both languages: each Colab link names this
+    repository and branch, and a notebook committed at that path."""
+    _, html = build
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    owner_repo = tuple(config["repository"]["url"].removeprefix("https://github.com/")
+                       .strip("/").split("/"))
+    tracked = set(subprocess.run(["git", "ls-files", "chapters"], cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout.split())
+    links = [match.groups() for page in html.rglob("*.html")
+             for match in COLAB_LINK.finditer(page.read_text())]
+    assert len(links) >= 2 * len(IN_COLAB)  # the chapter's and exercises' in English ...
+    assert any("/pt_BR/" in path for *_, path in links)  # ... and in Portuguese
+    for owner, repo, branch, path in links:
+        assert (owner, repo) == owner_repo and branch == config["repository"]["branch"]
+        assert path in tracked, f"{path}: not a committed notebook"
+        assert nbformat.read(ROOT / path, as_version=4).metadata["kernelspec"]["name"] == "python3"
+
+
+def test_learner_notebooks_link_to_sections_that_exist(build, build_pt):
+    """The site links in the learner notebooks (cross-references, citations without a
+    URL of their own) reach a page and an anchor of the built site, in each language."""
+    from book.learner_markdown import site_url
+
+    _, html = build
+    base = site_url()
+    notebooks = [p for p in (ROOT / "chapters").rglob("*.ipynb") if p.parent.name in FRAMEWORKS]
+    targets = {match for path in notebooks for cell in nbformat.read(path, 4).cells
+               if cell.cell_type == "markdown"
+               for match in re.findall(re.escape(base) + r"([^)\s>#]+)#([^)\s>]+)", cell.source)}
+    assert len(targets) > 10
+    for page, anchor in targets:
+        parser = _Ids()
+        parser.feed((html / page).read_text())
+        assert anchor in parser.ids, f"{page}#{anchor}"
+
+
+def test_footer_names_the_licenses(build, build_pt):
+    _, html = build
+    for page, words in ((html / f"{CHAPTER}.html", "Text and figures"),
+                        (html / "pt" / f"{CHAPTER}.html", "Texto e figuras")):
+        footer = page.read_text().split('class="extra_footer"', 1)[1].split("</div>", 1)[0]
+        assert words in footer and "/LICENSE-text" in footer and "/LICENSE" in footer
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+    assert "CC BY-SA 4.0" in (ROOT / "LICENSE-text").read_text()
 
 
 def test_internal_links_and_anchors_resolve(site, browser):
@@ -1008,10 +1085,11 @@ def test_portuguese_launch_links_open_portuguese_notebooks(site, browser):
     fresh(browser, f"{site}{PT}{CHAPTER}.html")
     block = browser.find_element("css selector", ".framework-launch")
     assert "Executar este capítulo" in block.text
+    check_launch_block(block, "pt_BR")
     for framework in FRAMEWORKS:
-        colab = block.find_element("css selector", f"a.colab-{framework}")
-        assert colab.text == "Abrir no Colab"
-        assert colab.get_attribute("href") == colab_url(framework, "chapters/pt_BR")
+        if framework in IN_COLAB:
+            assert block.find_element("css selector", f"a.colab-{framework}").text == \
+                "Abrir no Colab"
         download = block.find_element("css selector", f"a.notebook-download-{framework}")
         assert download.text == f"notebook {LABELS[framework]}"
         with urllib.request.urlopen(download.get_attribute("href"), timeout=30) as response:
