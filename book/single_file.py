@@ -201,6 +201,19 @@ site and checked, as the course's README describes. Prefer the regular notebook 
 use the installed package: it is the same notebook without this copy."""
 
 
+def note(framework: str, language: str = "en") -> str:
+    """The note above the helpers cell, in ``language`` (``pt_BR``: its paragraphs as the
+    site catalog, ``locales/pt_BR/LC_MESSAGES/site.po``, translates them)."""
+    template = NOTE
+    if language != "en":
+        from .markdown_blocks import replace_blocks
+        from .translation import SITE_CATALOG, translations
+
+        table = translations([SITE_CATALOG])
+        template = replace_blocks(NOTE, lambda text: table.get(text, text))
+    return template.format(version=__version__, label=packages(framework), pip=PIP[framework])
+
+
 def packages(framework: str) -> str:
     """What the framework's edition needs besides numpy and matplotlib, for the notes."""
     return PACKAGES.get(framework, LABELS[framework])
@@ -237,17 +250,16 @@ def single_file(notebook):
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code"
                      and PACKAGE_CHECK_TAG not in c.metadata.get("tags", []))
     modules = needed_modules(imported_modules(code) | {f"d2l_bn.{BACKEND_MODULES[framework]}"})
-    note = nbformat.v4.new_markdown_cell(NOTE.format(version=__version__,
-                                                     label=packages(framework),
-                                                     pip=PIP[framework]))
-    note.id, note.metadata["tags"] = "single-file-note", ["single-file-helpers"]
+    language = notebook.metadata["d2l_bn"].get("language", "en")
+    note_cell = nbformat.v4.new_markdown_cell(note(framework, language))
+    note_cell.id, note_cell.metadata["tags"] = "single-file-note", ["single-file-helpers"]
     helpers = nbformat.v4.new_code_cell(helpers_cell(framework, modules))
     helpers.id, helpers.metadata["tags"] = "single-file-helpers", list(HELPERS_TAGS)
     out = copy.deepcopy(notebook)
     setup = [i for i, c in enumerate(out.cells)
              if PACKAGE_CHECK_TAG in c.metadata.get("tags", [])]
     at = setup[0] if setup else next(i for i, c in enumerate(out.cells) if c.cell_type == "code")
-    out.cells[at:at + len(setup[:1])] = [note, helpers]
+    out.cells[at:at + len(setup[:1])] = [note_cell, helpers]
     out.metadata["kernelspec"] = dict(KERNELSPEC)  # any Jupyter's python3
     out.metadata["d2l_bn"]["edition"] = {"single_file": True, "d2l_bn": __version__,
                                          "embedded": [relative(module_file(m)) for m in modules]}

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from d2l_bn import FRAMEWORKS, LABELS
 
-from . import CHAPTERS, ROOT
+from . import CHAPTERS, ROOT, single_file
 from .files import check_catalogs, exits_on_book_error, read_catalog, read_notebook
 from .learner_markdown import Links, collect, convert, site_url
 from .markdown_blocks import blocks, replace_blocks
@@ -122,6 +122,8 @@ def site_messages() -> dict[str, list[str]]:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     found[config["title"]] = ["_config.yml"]
     found[config["html"]["extra_footer"].strip()] = ["_config.yml"]
+    for block in blocks(single_file.NOTE):  # the single-file editions' note
+        found[block.text] = ["book/single_file.py"]
     for path in sorted((ROOT / "_ext").glob("*.py")):
         for line, message, _, _ in extract_from_file("python", path):
             found.setdefault(message, []).append(f"_ext/{path.name}:{line}")
@@ -309,8 +311,6 @@ def translated_notebooks():
 
 def write_notebooks() -> list[Path]:
     """The Portuguese notebooks, then their single-file editions."""
-    from . import single_file
-
     written = []
     for path, text in translated_notebooks():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,9 @@ def test_everything_else_is_the_committed_notebook(editions):
     assert [c.cell_type for c in added] == ["markdown", "code"]
     framework = committed.metadata["d2l_bn"]["framework"]
     assert single_file.PIP[framework] in added[0].source  # the note says what to install
+    opening = {"en": "**Single-file edition.**", "pt_BR": "**Edição em arquivo único.**"}
+    language = committed.metadata["d2l_bn"].get("language", "en")
+    assert added[0].source.startswith(opening[language])  # in the notebook's language
     assert "hide-cell" in helpers(edition).metadata["tags"]  # collapsed on a site
     first_code = next(i for i, c in enumerate(edition.cells)
                       if c.cell_type == "code" and c not in added)
