@@ -8,14 +8,15 @@ Portuguese one (``chapters/pt_BR/<framework>/<name>.ipynb``),
 ``chapters/pt_BR/single_file/<framework>/<name>-<framework>-single-pt_BR.ipynb`` (a file
 name of its own, so that the two languages' downloads never overwrite each other). Each
 is the same notebook (cells and the outputs of its committed run) in which the
-package-check cell (``book.setup_cell``) is replaced by two cells near the top: a short note, and one collapsed cell (tags ``hide-cell``,
+package-check cell (``book.setup_cell``) is replaced by two cells near the top: a short
+note, and one collapsed cell (tags ``hide-cell``,
 ``single-file-helpers``) that holds the source text of every ``d2l_bn`` module the
 notebook uses, verbatim, and registers them as the package ``d2l_bn``. The notebook's
 own ``from d2l_bn import torch as d2l`` then runs unchanged, with nothing installed but
-the framework (for JAX: jax, flax and optax), numpy and matplotlib (``PIP``; the package
-falls back on the standard library where it would use pooch and platformdirs; the data
-are found, or downloaded from the official site and verified, exactly as with the
-installed package). Its kernelspec is the plain ``python3`` of any Jupyter installation,
+the framework (for JAX: jax, flax and optax), numpy and matplotlib, and pooch where the
+data must be downloaded (``PIP``; the package falls back on the standard library where it
+would use platformdirs; the data are found, or downloaded from the official site and
+verified, exactly as with the installed package; Colab has pooch). Its kernelspec is the plain ``python3`` of any Jupyter installation,
 like the notebook's.
 
 The editions are committed, so that the site's Colab links can open them, and never
@@ -49,10 +50,11 @@ FILES_NAME = "_D2L_BN_FILES"  # the dict, in the helpers cell, of file path -> s
 # 1.9.1 needs numpy < 2 and, from Python 3.12 on, the distutils that setuptools provides.
 # JAX: the ranges of pyproject.toml's `jax` extra (Flax NNX 0.12 needs JAX 0.10 and numpy 2;
 # a test checks that they agree).
-PIP = {"mxnet": 'pip install mxnet==1.9.1 "numpy<2" matplotlib setuptools',
-       "pytorch": "pip install torch numpy matplotlib",
-       "tensorflow": "pip install tensorflow numpy matplotlib",
-       "jax": 'pip install "jax>=0.10" "flax>=0.12" "optax>=0.2.5" "numpy>=2" matplotlib'}
+# pooch downloads the data where they are not on the machine already (d2l_bn.data).
+PIP = {"mxnet": 'pip install mxnet==1.9.1 "numpy<2" matplotlib pooch setuptools',
+       "pytorch": "pip install torch numpy matplotlib pooch",
+       "tensorflow": "pip install tensorflow numpy matplotlib pooch",
+       "jax": 'pip install "jax>=0.10" "flax>=0.12" "optax>=0.2.5" "numpy>=2" matplotlib pooch'}
 # What the notes name besides numpy and matplotlib, where the framework is more than one
 # package.
 PACKAGES = {"jax": "JAX, Flax, optax"}
@@ -190,7 +192,8 @@ del _use_embedded_d2l_bn, _EmbeddedD2L, {files_name}
 NOTE = """\
 **Single-file edition.** This notebook carries its own copy of `d2l_bn` {version}, the
 course's helper package, in the collapsed cell below (generated from the package; it is
-not meant to be edited). So it needs nothing but {label}, numpy and matplotlib:
+not meant to be edited). So it needs nothing but {label}, numpy and matplotlib, and
+pooch to download the data:
 
 ```
 {pip}

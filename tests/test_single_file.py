@@ -94,13 +94,15 @@ def test_everything_else_is_the_committed_notebook(editions):
 
 
 def test_install_lines_name_each_framework_and_the_jax_extra():
-    """One pip line per framework; JAX's asks for the ranges of the package's jax extra."""
+    """One pip line per framework (with pooch, which downloads the data); JAX's asks for
+    the ranges of the package's jax extra."""
     assert set(single_file.PIP) == set(FRAMEWORKS)
     for framework, line in single_file.PIP.items():
         assert line.startswith("pip install ") and "matplotlib" in line.split(), framework
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["jax"]
-    assert shlex.split(single_file.PIP["jax"]) == ["pip", "install", *extra, "matplotlib"]
+    assert shlex.split(single_file.PIP["jax"]) == ["pip", "install", *extra, "matplotlib",
+                                                   "pooch"]
 
 
 def test_command_writes_every_edition(tmp_path):
