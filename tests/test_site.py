@@ -470,8 +470,8 @@ def test_colab_and_download_links(site, browser):
     # the header's "Download this page" menu: the same notebooks, not the merged page's
     # own source (which holds every step four times), and no print-to-PDF
     menu = browser.execute_script("""
-        return [...document.querySelectorAll('.dropdown-download-buttons a, '
-                                             + '.dropdown-download-buttons button')]
+        return [...document.querySelectorAll('.dropdown-download-buttons li a, '
+                                             + '.dropdown-download-buttons li button')]
             .map(a => a.href || a.getAttribute('onclick'));""")
     assert menu == downloads
     for page in PAGES.values():
