@@ -16,7 +16,7 @@ Each is built once, under ``test-output/learner-envs/<name>-<hash>/`` (the hash 
 Python version, the requirements and, for a wheel environment, the package's files, so
 a change builds a new one; ``$D2L_BN_ENV_CACHE`` moves the folder), and never modified
 afterwards: the ``build.json`` written last records how long the build took, its size
-and every installed version. A lock file makes concurrent builds wait for one another.
+and every installed version. A new build of a name removes its earlier builds. A lock file makes concurrent builds wait for one another.
 Every environment has a kernelspec named ``python3`` in its own prefix, running its own
 Python: the standard kernel that every learner notebook names.
 
@@ -176,6 +176,7 @@ def _built(name: str, spec, install: Callable[[Path], None]) -> tuple[Path, dict
     with _locked(env.with_suffix(".lock")):
         if not record.exists():  # missing or half-built (interrupted): build from scratch
             shutil.rmtree(env, ignore_errors=True)
+            _remove_older(name, env)
             start = time.perf_counter()
             run(sys.executable, "-m", "venv", env)
             venv_s = time.perf_counter() - start
@@ -189,6 +190,14 @@ def _built(name: str, spec, install: Callable[[Path], None]) -> tuple[Path, dict
                     "size_mb": size_mb(env), "versions": versions(env)}
             record.write_text(json.dumps(info, indent=1))  # last: marks the build complete
     return env, json.loads(record.read_text())
+
+
+def _remove_older(name: str, current: Path) -> None:
+    """Remove the builds of ``name`` for earlier pins or package files (a gigabyte each)."""
+    for old in cache_root().glob(f"{name}-*"):
+        if old.is_dir() and old != current:
+            shutil.rmtree(old, ignore_errors=True)
+            old.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def stack(name: str) -> tuple[Path, dict]:
