@@ -16,7 +16,7 @@ KERNELS_STAMP := .venv/.kernels
 # the site itself so that its math renders without a CDN (see _ext/site_assets.py).
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: setup data node mathjax browser book run notebooks check translations test lint clean
+.PHONY: setup data node mathjax browser book run notebooks check translations test unit lint clean
 
 # --no-compile: Python compiles a module when it is first imported instead; pip's byte-
 # compiling of every file of torch, TensorFlow and JAX took most of the install time.
@@ -117,6 +117,13 @@ test: setup browser
 	  echo "=== second pass: $(MXNET_PY) -m pytest -o addopts= tests ==="; \
 	  cat test-output/mxnet-pass.log; \
 	  [ $$main -eq 0 ] && [ $$second -eq 0 ]
+
+# The fast local loop (under two minutes): the unit tests, with PyTorch's framework tests only
+# (UNIT_FRAMEWORKS="pytorch jax" adds more); no nbval, site, browser, learner envs or benchmarks.
+UNIT_FRAMEWORKS ?= pytorch
+unit: $(KERNELS_STAMP)
+	D2L_BN_TEST_FRAMEWORKS=$(UNIT_FRAMEWORKS) $(PY) -m pytest -o addopts= -q -m "not slow" \
+	  --ignore=tests/test_site.py --ignore=tests/test_translation.py -k "not quick_run" tests
 
 lint: setup
 	$(PY) -m ruff check d2l_bn book benchmarks tests _ext conftest.py

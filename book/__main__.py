@@ -11,7 +11,8 @@ from d2l_bn import BACKEND_MODULES, FRAMEWORKS
 
 from . import ROOT, single_file
 from . import __doc__ as DOC
-from .execute import execute
+from .execute import execute, smoke_path
+from .files import exits_on_book_error
 from .notebooks import (
     merge,
     merged_path,
@@ -23,6 +24,7 @@ from .notebooks import (
 )
 
 
+@exits_on_book_error  # a missing or malformed file: one line saying what to do, status 1
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book", description=DOC,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,9 +39,12 @@ def main(argv: list[str] | None = None) -> int:
                      help=f"any of {', '.join(FRAMEWORKS)} (default: all)")
     for command in [*commands, run]:
         command.add_argument("--source", help="only this source (stem, e.g. batch_norm)")
-    run.add_argument("--smoke", action="store_true", help="tiny runs (D2L_BN_SMOKE=1)")
+    run.add_argument("--smoke", action="store_true",
+                     help="tiny runs (D2L_BN_SMOKE=1), written under _build/smoke/")
     run.add_argument("--threads", type=int, help="compute threads of the kernel (default: "
-                                                 "one per core); 1 on a busy machine")
+                                                 "one per core)")
+    run.add_argument("--force", action="store_true",
+                     help="start a full run even on a busy machine (the record says so)")
     args = parser.parse_args(argv)
 
     unknown = set(getattr(args, "frameworks", [])) - set(FRAMEWORKS)
@@ -70,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             for fw in args.frameworks or FRAMEWORKS:
                 path = target(source, fw)
                 print(f"running {path.relative_to(ROOT)} ({BACKEND_MODULES[fw]}) ...", flush=True)
-                print(f"  done in {execute(path, smoke=args.smoke, threads=args.threads):.0f} s", flush=True)
+                seconds = execute(path, smoke=args.smoke, threads=args.threads, force=args.force)
+                where = smoke_path(path) if args.smoke else path
+                print(f"  done in {seconds:.0f} s: {where.relative_to(ROOT)}", flush=True)
     return 0
 
 
