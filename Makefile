@@ -40,7 +40,7 @@ $(KERNELS_STAMP): $(VENV_STAMP) $(MXNET_STAMP) book/environments.py d2l_bn/__ini
 setup: $(VENV_STAMP) $(MXNET_STAMP) $(KERNELS_STAMP) data $(MATHJAX)
 
 # System packages come from apt when we are root on a Debian-like machine; elsewhere they
-# must be installed by hand (the README lists them).
+# must be installed by hand (CONTRIBUTING.md lists them).
 APT_INSTALL = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && apt-get install -y -qq $(1)) >/dev/null; fi
 
@@ -74,7 +74,7 @@ book: setup
 	$(PY) -m book merge
 	$(PY) -m book.single_file  # chapters/[pt_BR/]single_file/<fw>/<name>-<fw>-single*.ipynb
 	.venv/bin/jupyter-book build . -W -n --keep-going
-	$(PY) -m book.translation site  # the Portuguese site, _build/html/pt (README: Translations)
+	$(PY) -m book.translation site  # the Portuguese site, _build/html/pt (CONTRIBUTING.md: Translations)
 	@echo "The site is in _build/html: open $(CURDIR)/_build/html/index.html"
 	@echo "(the chapter: $(CURDIR)/_build/html/chapters/batch_norm.html;"
 	@echo " in Portuguese: $(CURDIR)/_build/html/pt/chapters/batch_norm.html)"
@@ -96,7 +96,7 @@ check: setup
 	$(PY) -m book check
 	$(PY) -m book.translation check
 
-# After the English text changed: update the Portuguese catalogs (README: Translations).
+# After the English text changed: update the Portuguese catalogs (CONTRIBUTING.md: Translations).
 translations: setup
 	$(PY) -m book.translation extract
 

@@ -10,11 +10,15 @@
     python -m book.translation extract|status|check|notebooks|site  # the Portuguese edition
 
 Modules: ``notebooks`` (split, merge, sync checks), ``execute`` (run a notebook in a
-fresh kernel), ``definitions`` (the chapter's code as a module, for tests and
-benchmarks), ``setup_cell`` (the notebooks' package check), ``learner_markdown`` (MyST
-made plain for Jupyter and Colab), ``single_file``, ``lr_sweep``, ``environments`` (the two virtual environments, and one Jupyter kernel
-per framework), ``translation`` (the Brazilian Portuguese catalogs, site and notebooks)
-with ``markdown_blocks`` (the translatable blocks of a markdown cell). The Sphinx extensions that render the pages are in ``_ext/``.
+fresh kernel, full runs only on a quiet machine) with ``quiet`` (is the machine quiet?),
+``files`` (reading notebooks and catalogs, one clear error for a bad one),
+``definitions`` (the chapter's code as a module, for tests and benchmarks), ``tab`` (the
+``%%tab`` magic of the sources), ``setup_cell`` (the notebooks' package check),
+``learner_markdown`` (MyST made plain for Jupyter and Colab), ``single_file``,
+``lr_sweep``, ``environments`` (the two virtual environments, and one Jupyter kernel per
+framework), ``translation`` (the Brazilian Portuguese catalogs, site and notebooks) with
+``markdown_blocks`` (the translatable blocks of a markdown cell). The Sphinx extensions
+that render the pages are in ``_ext/``.
 """
 
 from pathlib import Path

@@ -11,8 +11,8 @@ single environment runs every framework. The book uses two:
 Every framework has its own Jupyter kernel, ``d2l-bn-<framework>``, running that
 framework's environment's Python; all kernels are registered into ``.venv``'s prefix, so
 ``.venv``'s Jupyter, nbclient and nbval find them (``python -m book.environments
-kernels`` registers them, ``make setup`` calls it). Each per-framework notebook names its
-kernel in its metadata (``book.notebooks.split``).
+kernels`` registers them, ``make setup`` calls it). Learner notebooks name the standard
+``python3`` kernel; ``book execute`` and the tests pick the framework's kernel.
 
 This module is the one place that says so: the Makefile builds the environments listed
 here (a test checks that it does), and notebooks, ``book execute``, the test passes and

@@ -1,6 +1,6 @@
 """One API in every framework: the same names, signatures and behaviour.
 
-Where a framework forces a difference, the test states it (and the README lists it):
+Where a framework forces a difference, the test states it (and CONTRIBUTING.md lists it):
 ``try_gpu`` returns the framework's own device object; ``init_cnn`` works before the
 first forward pass in MXNet, whose Gluon defers weight creation, and in JAX, where Flax
 creates the weights with the model, and raises a clear error elsewhere. JAX adds a few
@@ -32,7 +32,7 @@ from d2l_bn import BACKEND_MODULES, FRAMEWORK_INFO, FRAMEWORKS
 REQUIRED = {"FashionMNIST", "Classifier", "Trainer", "ProgressBoard", "try_gpu",
             "init_cnn", "set_seed", "smoke_mode", "DatasetError", "FitResult"}
 DESCRIBE = Path(__file__).with_name("api_description.py")
-# The documented extras of a backend (README; d2l_bn/jax.py): JAX draws its random
+# The documented extras of a backend (CONTRIBUTING.md; d2l_bn/jax.py): JAX draws its random
 # numbers from explicit PRNG keys, so it also exports the key stream that set_seed starts
 # (next_key, and rngs for building Flax models) and init_cnn takes an optional key.
 # Extra parameters come last and have defaults, so a call that works elsewhere works here.

@@ -299,7 +299,7 @@ def test_a_lone_last_training_example_joins_the_previous_batch(framework, d2l, s
 
 def test_labels_are_int64_but_int32_in_jax(framework, d2l, smoke):
     """int64 labels everywhere but in JAX, which computes in 32 bits unless told otherwise
-    (as the README says); the data's own arrays stay int64."""
+    (as CONTRIBUTING.md says); the data's own arrays stay int64."""
     data = d2l.FashionMNIST(batch_size=8)
     _, y = next(data.train_dataloader())
     assert as_numpy(y).dtype == (np.int32 if framework == "jax" else np.int64)

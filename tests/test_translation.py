@@ -80,7 +80,7 @@ def templates(tmp_path_factory):
 
 def test_every_english_message_has_a_current_translation(templates):
     assert tr.stale(templates) == {}, "run `python -m book.translation extract` and " \
-        "translate the new or changed messages (README: Translations)"
+        "translate the new or changed messages (CONTRIBUTING.md: Translations)"
     report = tr.status()
     missing = {name: ids[:3] for name, (_, _, ids) in report.items() if ids}
     assert missing == {}, "untranslated or fuzzy entries in the catalogs"
