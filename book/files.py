@@ -146,7 +146,8 @@ def _check_po_lines(path: Path, text: str) -> None:
             msgid, entry = "", entry if context is not None else number
         elif match["keyword"] and keyword.startswith("msgstr") and msgid is not None:
             key = (context or "", msgid)
-            if key in seen:
+            # msgid "" is the header (Sphinx's templates may repeat it): nothing to translate
+            if key in seen and msgid:
                 raise BookError(f"{shown(path)}, line {entry}: a second entry for the message "
                                 f"of line {seen[key]}. {catalog_remedy(path, entry)}")
             seen[key], context, msgid = entry, None, None

@@ -13,7 +13,9 @@ they render, as the site reads it:
 * ``$$ ... $$ (label)``: ``\\tag{n}`` inside the block, numbered per page in order as the
   site numbers labelled equations; ``{eq}`label``: "(n)" (a link when on another page);
 * the ``{bibliography}`` block: a short list of every cited work;
-* a ``{dropdown}`` block: an HTML ``<details>`` element, which Jupyter and Colab fold.
+* a ``{dropdown}`` block: an HTML ``<details>`` element, which Jupyter and Colab fold;
+* a link to another page's source, ``[Performance](performance.md#anchor)``: a link to
+  that page on the site.
 
 Anything else MyST-only (another role or directive) is an error naming it, so that a new
 construct gets a plain form here rather than reaching a learner raw. ``Links`` holds what
@@ -36,6 +38,7 @@ LABEL_LINE = re.compile(r"^\(([\w-]+)\)=[ \t]*\n", re.MULTILINE)
 SECTION = re.compile(r"^\(([\w-]+)\)=[ \t]*\n#{1,6}[ \t]+(.+?)[ \t]*$", re.MULTILINE)
 EQUATION_LABEL = re.compile(r"\$\$[ \t]*\(([\w-]+)\)[ \t]*$", re.MULTILINE)
 ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
+PAGE_LINK = re.compile(r"\]\((?![a-z]+:)([\w./-]+)\.md(#[\w-]+)?\)")  # ](performance.md#x)
 EXPLICIT_TITLE = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.DOTALL)
 # A directive block: ```{name} argument / :option: value lines / body / the same fence.
 DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)\n"
@@ -224,12 +227,14 @@ def convert(markdown: str, page: str, links: Links) -> str:
     """``markdown`` (a cell of ``page``, e.g. chapters/batch_norm) without MyST-only markup."""
     text = DIRECTIVE.sub(lambda m: _directive(m, links), markdown)
     text = _tag_equations(LABEL_LINE.sub("", text), page, links)
+    folder = page.rsplit("/", 1)[0]  # pages link to each other from chapters/
+    text = PAGE_LINK.sub(lambda m: f"]({links.site}{folder}/{m[1]}.html{m[2] or ''})", text)
     return ROLE.sub(lambda m: _role(m, page, links), text)
 
 
 # What the test of the learner notebooks looks for: anything MyST-only left.
 MYST_ONLY = re.compile(r"\{[\w:-]+\}`|^\([\w-]+\)=[ \t]*$|\$\$[ \t]*\([\w-]+\)[ \t]*$|"
-                       r"^(?:`{3,}|:{3,})\{[\w-]+\}", re.MULTILINE)
+                       r"^(?:`{3,}|:{3,})\{[\w-]+\}|" + PAGE_LINK.pattern, re.MULTILINE)
 
 
 def myst_only(markdown: str) -> list[str]:

@@ -4,8 +4,9 @@ A full run's printed speeds and wall time reach readers, so the run must have th
 machine to itself. Three Linux readings tell whether it did:
 
 * the **load average** (``/proc/loadavg``): runnable processes, averaged over a minute.
-  It lags: right after one notebook's run it still shows that run's two threads, so it
-  only stops a start on a plainly busy machine (above one process per core);
+  It lags: right after one notebook's run it still counts that run's threads (2.02 on
+  two cores, seen here), so it only stops a start on a plainly overloaded machine (above
+  two runnable processes per core); the two direct measurements below decide the rest;
 * the **other processes' CPU**: all the machine's busy CPU time (``/proc/stat``, steal
   included: time the hypervisor gave to other machines) minus this process's and its
   children's, divided by the wall time: how many cores something else used;
@@ -34,9 +35,11 @@ _BUSY_LOOP = ("import time\n"
               "print((time.process_time() - cpu) / (time.perf_counter() - wall))\n")
 
 # A machine is quiet enough for a full run when each calibration loop got at least this
-# share of its core and other processes used at most OTHER_CORES_LIMIT cores meanwhile.
+# share of its core, other processes used at most OTHER_CORES_LIMIT cores meanwhile, and
+# the load average is at most MAX_LOAD_PER_CORE per core.
 MIN_CORE_SHARE = 0.9
 OTHER_CORES_LIMIT = 0.2
+MAX_LOAD_PER_CORE = 2.0
 
 
 def cores() -> int:
@@ -103,11 +106,12 @@ class Quietness:
 
     @property
     def quiet(self) -> bool:
-        return (self.load <= self.cores and self.core_share >= MIN_CORE_SHARE
-                and self.other_cores <= OTHER_CORES_LIMIT)
+        return (self.load <= MAX_LOAD_PER_CORE * self.cores
+                and self.core_share >= MIN_CORE_SHARE and self.other_cores <= OTHER_CORES_LIMIT)
 
     def describe(self) -> str:
-        return (f"load average {self.load:.2f} on {self.cores} cores; calibration: each "
+        return (f"load average {self.load:.2f} on {self.cores} cores (quiet: <= "
+                f"{MAX_LOAD_PER_CORE * self.cores:g}); calibration: each "
                 f"busy loop got at least {self.core_share:.2f} of a core (quiet: "
                 f">= {MIN_CORE_SHARE}), other processes used {self.other_cores:.2f} cores "
                 f"(quiet: <= {OTHER_CORES_LIMIT})")

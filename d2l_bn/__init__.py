@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-# The release, in one place: pyproject.toml reads it, and the Colab cell of every
-# per-framework notebook installs the git tag v<__version__> (see "How to cut a release").
+# The release, in one place: pyproject.toml reads it, and the single-file editions name it
+# (CONTRIBUTING.md, "Releasing").
 __version__ = "0.2.0"
 
 

@@ -63,6 +63,9 @@ LINKS = Links(
                                                  "Because.\n\n</details>"),
     ("```{bibliography}\n```", "- Ab and Cd, 2015. A title. *A venue*. <https://doi.org/x>\n"
                                "- Ef et al., 1999. B title."),
+    ("See [Speed](two.md#sec-b) and [Two](two.md).",
+     "See [Speed](https://example.org/book/chapters/two.html#sec-b) and "
+     "[Two](https://example.org/book/chapters/two.html)."),
 ])
 def test_conversion(myst, plain):
     links = Links(LINKS.site, {**LINKS.sections, "sec-bn-references": ("chapters/one", "R")},

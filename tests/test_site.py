@@ -942,6 +942,9 @@ def test_performance_page_explains_and_includes_the_report(site, browser):
     load(browser, f"{site}{PERFORMANCE}.html")
     assert len(browser.find_elements("css selector", ".bd-article table")) >= n_tables
     assert len(browser.find_elements("css selector", ".bd-article section h2")) >= 3
+    # the notebooks' wall times, read from their run records at build time: one row each
+    rows = browser.find_elements("css selector", "table.notebook-runs tbody tr")
+    assert len(rows) == 2 * len(FRAMEWORKS), [r.text for r in rows]
     if (ROOT / "benchmarks" / "NOTES.md").exists():
         assert browser.find_elements("css selector", "a[href$='benchmarks/NOTES.md']")
     nav = browser.execute_script(
