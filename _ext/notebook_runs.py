@@ -34,9 +34,9 @@ PAGES = {"batch_norm": _("chapter"), "exercises": _("exercises")}
 
 
 def duration(seconds: float) -> str:
-    """``4 min 05 s`` (or ``42 s``)."""
+    """``4 min 05 s`` (or ``42 s``), with no-break spaces: one line in a narrow column."""
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+    return f"{minutes}\u00a0min {rest:02d}\u00a0s" if minutes else f"{rest}\u00a0s"
 
 
 def raw_rates(path: Path = BENCHMARKS) -> dict[str, float]:
@@ -105,7 +105,8 @@ class NotebookRuns(SphinxDirective):
             note += " " + str(_("Not yet re-run since runs began recording whether they had "
                                 "the machine to themselves: {notebooks}.")).format(
                 notebooks=", ".join(awaiting))
-        return [table(header, rows), nodes.paragraph(text=note.strip(), translatable=False)]
+        return [table(header, rows), nodes.paragraph(text=note.strip(), translatable=False,
+                                                     classes=["notebook-runs-note"])]
 
 
 def setup(app: Sphinx) -> dict:
