@@ -15,7 +15,7 @@ from importlib import metadata
 import numpy as np
 
 from book import environments
-from book.execute import cpu_model
+from book.quiet import cores, cpu_model
 
 DIST_NAMES = {  # what to report -> distributions that may provide it
     "torch": ("torch",), "tensorflow": ("tensorflow", "tensorflow-cpu"), "keras": ("keras",),
@@ -55,7 +55,7 @@ def numpy_versions() -> str:
 def describe() -> dict:
     """CPU, cores, RAM, versions, date and the load average when the run started."""
     return {
-        "cpu_model": cpu_model(), "usable_cores": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(), "usable_cores": cores(),
         "ram_gib": ram_gib(), "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(), "numpy": numpy_versions(),
         "packages": {name: package_version(name) for name in DIST_NAMES},

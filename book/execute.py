@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -81,15 +80,6 @@ def _training_tally(tally: Path) -> dict:
             "seconds": round(sum(f["seconds"] for f in fits), 1)}
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def execute(path: Path, smoke: bool = False, timeout: int | None = None,
             threads: int | None = None, force: bool = False) -> float:
     """Run a notebook in a fresh kernel of its framework; keep its outputs (see above).
@@ -121,7 +111,7 @@ def execute(path: Path, smoke: bool = False, timeout: int | None = None,
         training = _training_tally(tally)
     record = {"mode": "smoke" if smoke else "full", "date": time.strftime("%Y-%m-%d"),
               "seconds": round(usage.wall, 1), "threads": threads or quiet.cores(),
-              "machine": f"{cpu_model()}, {quiet.cores()} cores",
+              "machine": f"{quiet.cpu_model()}, {quiet.cores()} cores",
               "load_before": round(load_before, 2), "load_after": round(quiet.load_average(), 2),
               "kernel_cpu_per_wall": round(usage.child_cpu / usage.wall, 2),
               "other_cores": round(usage.other_cores, 3), "training": training}

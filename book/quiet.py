@@ -21,6 +21,7 @@ kernel has exited so that its CPU time counts as ours).
 from __future__ import annotations
 
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -45,6 +46,15 @@ MAX_LOAD_PER_CORE = 2.0
 def cores() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0))
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def load_average() -> float:
