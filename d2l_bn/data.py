@@ -304,14 +304,18 @@ class FashionMNISTBase:
     ``evaluate_on``: ``"test"`` (the 10,000 official test images; training uses all
     60,000) or ``"validation"`` (the last 10,000 training images, held out). Training
     batches are reshuffled every epoch; a lone last example (it cannot be
-    batch-normalized) joins the batch before it. A backend sets ``channels_last`` and
-    ``to_tensor``.
+    batch-normalized) joins the batch before it. ``train_size`` keeps only the first
+    that many training images (for experiments with a fixed number of steps). A backend
+    sets ``channels_last`` and ``to_tensor``.
     """
 
     channels_last = False
 
-    def __init__(self, batch_size: int = 64, evaluate_on: str = "test"):
+    def __init__(self, batch_size: int = 64, evaluate_on: str = "test",
+                 train_size: int | None = None):
         self.batch_size = check_positive_int(batch_size, "batch_size")
+        if train_size is not None:
+            check_positive_int(train_size, "train_size")
         if evaluate_on not in EVALUATE_ON:
             raise ValueError(f"evaluate_on must be 'test' (the official test images) or "
                              f"'validation' (the last {VALIDATION_SIZE:,} training images), "
@@ -323,6 +327,12 @@ class FashionMNISTBase:
         if evaluate_on == "validation":
             cut = len(train[1]) - VALIDATION_SIZE
             train, val = (train[0][:cut], train[1][:cut]), (train[0][cut:], train[1][cut:])
+        if train_size is not None:
+            if train_size > len(train[1]):
+                raise ValueError(f"train_size={train_size:,} is more than the "
+                                 f"{len(train[1]):,} training images of this split; pass "
+                                 f"at most {len(train[1]):,}, or None for all of them.")
+            train = (train[0][:train_size], train[1][:train_size])
         if smoke_mode():
             train = (train[0][:SMOKE_TRAIN], train[1][:SMOKE_TRAIN])
             val = (val[0][:SMOKE_VAL], val[1][:SMOKE_VAL])

@@ -28,30 +28,66 @@ over K classes (23.0 for K = 10). A model that learns anything stays far below i
 class FitResult:
     """What one ``Trainer.fit`` call achieved: the last finished epoch's numbers.
 
-    ``evaluated_on`` names the images behind ``val_loss`` and ``val_acc``: ``"val"``
-    (held-out training images) or ``"test"``. A run that ``diverged`` reports the last
-    epoch it finished (epoch 0 and NaN if none) and says why in ``message``.
+    ``evaluated_on`` names the images behind ``eval_loss`` and ``eval_acc``:
+    ``"validation"`` (held-out training images) or ``"test"``; read them by their name,
+    ``valid_acc`` or ``test_acc`` (and ``valid_loss``, ``test_loss``), which refuse the
+    other split. A run that ``diverged`` reports the last epoch it finished (epoch 0 and
+    NaN if none) and says why in ``message``.
     """
 
     epochs: int
     train_loss: float
     train_acc: float
-    val_loss: float
-    val_acc: float
+    eval_loss: float
+    eval_acc: float
     examples_per_sec: float
     device: str
     diverged: bool = False
     message: str = ""
-    evaluated_on: str = "val"
+    evaluated_on: str = "validation"
+
+    def _on(self, split: str, value: float) -> float:
+        if self.evaluated_on != split:
+            other = "valid" if self.evaluated_on == "validation" else "test"
+            raise ValueError(
+                f"This run was evaluated on the {self.evaluated_on} images, not the "
+                f"{split} images; read {other}_acc / {other}_loss, or train with "
+                f"FashionMNIST(evaluate_on={split!r}).")
+        return value
+
+    @property
+    def valid_acc(self) -> float:
+        return self._on("validation", self.eval_acc)
+
+    @property
+    def valid_loss(self) -> float:
+        return self._on("validation", self.eval_loss)
+
+    @property
+    def test_acc(self) -> float:
+        return self._on("test", self.eval_acc)
+
+    @property
+    def test_loss(self) -> float:
+        return self._on("test", self.eval_loss)
+
+    # The first edition's names, still read by the exercises page until its second edition.
+    val_acc = property(lambda self: self.eval_acc)
+    val_loss = property(lambda self: self.eval_loss)
 
     def summary(self) -> str:
         """The one-line summary printed at the end of ``fit``."""
-        name = self.evaluated_on
+        name = split_prefix(self.evaluated_on)
         line = (f"epochs {self.epochs} | train loss {self.train_loss:.3f} | "
-                f"train acc {self.train_acc:.3f} | {name} loss {self.val_loss:.3f} | "
-                f"{name} acc {self.val_acc:.3f} | {self.examples_per_sec:,.0f} examples/sec "
+                f"train acc {self.train_acc:.3f} | {name} loss {self.eval_loss:.3f} | "
+                f"{name} acc {self.eval_acc:.3f} | {self.examples_per_sec:,.0f} examples/sec "
                 f"| {self.device}")
         return f"{line} | {self.message}" if self.diverged else line
+
+
+def split_prefix(evaluated_on: str) -> str:
+    """The key prefix of an evaluation split: "valid" or "test"."""
+    return "valid" if evaluated_on == "validation" else "test"
 
 
 @dataclass
@@ -141,6 +177,8 @@ class TrainerBase:
         if self.board:
             self.board.xlim = (0, self.max_epochs)
         train_seconds, train_examples, message = 0.0, 0, ""
+        split = getattr(data, "evaluate_on", "validation")
+        name = split_prefix(split)
         for epoch in range(self.max_epochs):
             stats = self.fit_epoch(model, data, epoch)
             train_seconds += stats.seconds
@@ -148,23 +186,25 @@ class TrainerBase:
             if stats.diverged:
                 message = stats.diverged
                 break
-            val_loss, val_acc = self.evaluate(model, data)
+            eval_loss, eval_acc = self.evaluate(model, data)
+            # "valid_acc" or "test_acc", and so on; "val_*": the first edition's names.
             self.history.append({"epoch": epoch + 1, "train_loss": stats.loss,
-                                 "train_acc": stats.acc, "val_loss": val_loss,
-                                 "val_acc": val_acc})
+                                 "train_acc": stats.acc, f"{name}_loss": eval_loss,
+                                 f"{name}_acc": eval_acc, "val_loss": eval_loss,
+                                 "val_acc": eval_acc})
             if self.board:
-                self.board.draw(epoch + 1, val_loss, "val_loss", redraw=False)
-                self.board.draw(epoch + 1, val_acc, "val_acc")
+                self.board.draw(epoch + 1, eval_loss, f"{name}_loss", redraw=False)
+                self.board.draw(epoch + 1, eval_acc, f"{name}_acc")
         tally(train_examples, train_seconds)  # for book execute's record, if asked
         last = self.history[-1] if self.history else {
             "epoch": 0, "train_loss": math.nan, "train_acc": math.nan,
             "val_loss": math.nan, "val_acc": math.nan}
         return FitResult(
             epochs=last["epoch"], train_loss=last["train_loss"], train_acc=last["train_acc"],
-            val_loss=last["val_loss"], val_acc=last["val_acc"],
+            eval_loss=last["val_loss"], eval_acc=last["val_acc"],
             examples_per_sec=train_examples / max(train_seconds, 1e-9),
             device=self.device_name(), diverged=bool(message), message=message,
-            evaluated_on="val" if getattr(data, "evaluate_on", "") == "validation" else "test")
+            evaluated_on=split)
 
     def fit_epoch(self, model, data, epoch: int) -> EpochStats:
         """One pass over the training data, in training mode (call ``prepare`` first)."""

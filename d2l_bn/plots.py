@@ -17,8 +17,10 @@ from matplotlib.figure import Figure
 
 DPI, SCALE = 100, 2  # displayed at DPI; rendered at DPI * SCALE
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
-                 "val_loss": "validation loss", "val_acc": "validation accuracy"}
-STYLES = {"train_loss": "-", "val_loss": "--", "val_acc": "-."}
+                 "valid_loss": "validation loss", "valid_acc": "validation accuracy",
+                 "test_loss": "test loss", "test_acc": "test accuracy"}
+STYLES = {"train_loss": "-", "valid_loss": "--", "valid_acc": "-.",
+          "test_loss": "--", "test_acc": "-."}
 
 
 def _png(fig: Figure):
@@ -47,7 +49,7 @@ def _in_notebook() -> bool:
 
 
 class ProgressBoard:
-    """Live curves of named series (e.g. train_loss, val_loss, val_acc) against epochs.
+    """Live curves of named series (e.g. train_loss, test_loss, test_acc) against epochs.
 
     Inside a Jupyter kernel the figure is shown once and then updated in place;
     elsewhere nothing is displayed and ``save(path)`` writes the picture.
@@ -104,7 +106,7 @@ class ProgressBoard:
 
 
 def plot_histories(runs: Mapping[str, Sequence[Mapping]],
-                   metrics: Sequence[str] = ("train_loss", "val_acc"),
+                   metrics: Sequence[str] = ("train_loss", "valid_acc"),
                    diverged: Sequence[str] = (), title: str = "",
                    figsize=(7.0, 2.8)) -> Figure:
     """One panel per metric, one line per run, against epochs (``Trainer.history``).

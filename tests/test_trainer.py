@@ -141,7 +141,7 @@ def test_training_lowers_the_loss(framework, d2l, smoke, capsys):
     result = trainer.fit(model, data)
     _, losses = trainer.board.series["train_loss"]
     assert len(losses) >= 4 and losses[-1] < 0.75 * losses[0]
-    assert result.val_acc > 0.5 and not result.diverged
+    assert result.test_acc > 0.5 and not result.diverged
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("epochs 1 | train loss") and "examples/sec" in line
     assert result.device in line
@@ -175,7 +175,7 @@ def test_divergence_stops_the_run_cleanly(framework, d2l, smoke, capsys, lr):
     model, _ = tiny_model(framework, d2l, lr=lr, with_bn=False)
     result = d2l.Trainer(max_epochs=3).fit(model, data)
     assert result.diverged and "diverged" in result.message and "above 23.0" in result.message
-    assert result.epochs == 0 and math.isnan(result.val_acc)
+    assert result.epochs == 0 and math.isnan(result.eval_acc)
     assert "learning rate" in capsys.readouterr().out
 
 
@@ -183,7 +183,7 @@ def test_board_renders_headless(tmp_path):
     board = ProgressBoard(title="t", live=False)
     for x in range(1, 4):
         board.draw(x, 1 / x, "train_loss")
-        board.draw(x, 0.5 + x / 10, "val_acc")
+        board.draw(x, 0.5 + x / 10, "valid_acc")
     path = tmp_path / "curves.png"
     board.save(path)
     assert path.stat().st_size > 5000
@@ -319,12 +319,25 @@ def test_validation_split_is_held_out_from_training(d2l, framework, monkeypatch)
 
 
 def test_summary_names_the_evaluation_split(framework, d2l, smoke, capsys):
-    for split, label in [("validation", "val acc"), ("test", "test acc")]:
+    for split, name, other in [("validation", "valid", "test"), ("test", "test", "valid")]:
         d2l.set_seed(0)
         data = d2l.FashionMNIST(batch_size=256, evaluate_on=split)
         model, _ = tiny_model(framework, d2l, lr=0.1, with_bn=False)
-        result = d2l.Trainer(max_epochs=1, board=False).fit(model, data)
+        trainer = d2l.Trainer(max_epochs=1, board=False)
+        result = trainer.fit(model, data)
+        label = f"{name} acc"
         assert label in result.summary() and label in capsys.readouterr().out
+        assert getattr(result, f"{name}_acc") == result.eval_acc
+        assert trainer.history[-1][f"{name}_acc"] == result.eval_acc
+        with pytest.raises(ValueError, match=f"evaluated on the {split} images"):
+            getattr(result, f"{other}_acc")
+
+
+def test_train_size_keeps_the_first_images(framework, d2l):
+    data = d2l.FashionMNIST(batch_size=128, evaluate_on="validation", train_size=256)
+    assert data.num_train == 256 and data.num_train_batches == 2
+    with pytest.raises(ValueError, match="train_size=60,000 is more than the 50,000"):
+        d2l.FashionMNIST(batch_size=128, evaluate_on="validation", train_size=60_000)
 
 
 def in_training_mode(framework, model) -> bool | None:
