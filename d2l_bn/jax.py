@@ -25,7 +25,7 @@ import numpy as np
 from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import ProgressBoard, plot_distributions, plot_histories, plot_sweep, show
+from .plots import ProgressBoard, plot_diagnostics, plot_ghost, plot_histories, show
 from .settings import smoke_mode
 
 with framework_imports("jax"):
@@ -35,8 +35,8 @@ with framework_imports("jax"):
     from flax import nnx
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "next_key", "plot_distributions", "plot_histories",
-           "plot_sweep", "rngs", "set_seed", "show", "smoke_mode", "try_gpu"]
+           "Trainer", "init_cnn", "next_key", "plot_diagnostics", "plot_ghost",
+           "plot_histories", "rngs", "set_seed", "show", "smoke_mode", "try_gpu"]
 
 _stream = {"key": jax.random.key(0), "count": 0}  # the key stream set_seed starts
 

@@ -138,67 +138,65 @@ def plot_histories(runs: Mapping[str, Sequence[Mapping]],
     return fig
 
 
-def plot_distributions(samples: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
-                       threshold: float | None = None, bins: int = 60,
-                       figsize=(8.0, 3.6), xlabel: str = "") -> Figure:
-    """Small multiples of histograms: one panel per (row, column) key, one histogram per
-    entry of its mapping (e.g. "at initialization", "after one epoch"), density-scaled.
-    ``threshold`` draws dashed lines at +-threshold."""
-    rows = list(dict.fromkeys(r for r, _ in samples))
-    cols = list(dict.fromkeys(c for _, c in samples))
+PHONE_FONT = 11  # points; a 5-inch figure shown 390 px wide keeps text >= 9 CSS px
+
+
+def plot_diagnostics(diagnostics: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
+                     steps: Sequence[int], figsize=(5.0, 4.6)) -> Figure:
+    """A row per network, two panels: the spread across images of each layer's output
+    (``"spread"``) and each weight layer's update-to-weight ratio (``"ratio"``), against
+    training steps, on log scales (step 0 drawn at the left edge)."""
+    columns = [("spread", "spread across images"), ("ratio", "update / weight")]
     fig = Figure(figsize=figsize)
-    axes = fig.subplots(len(rows), len(cols), squeeze=False, sharex=True)
-    lo = min(float(np.min(v)) for panel in samples.values() for v in panel.values())
-    hi = max(float(np.max(v)) for panel in samples.values() for v in panel.values())
-    edges = np.linspace(lo, hi, bins + 1)
-    for (row, col), panel in samples.items():
-        ax = axes[rows.index(row)][cols.index(col)]
-        for i, (label, values) in enumerate(panel.items()):
-            ax.hist(np.ravel(values), bins=edges, density=True, histtype="stepfilled",
-                    alpha=0.45, color=f"C{i}", label=label)
-        if threshold is not None:
-            for x in (-threshold, threshold):
-                ax.axvline(x, color="k", ls="--", lw=0.8)
-        ax.set_yticks([])
-        if rows.index(row) == 0:
-            ax.set_title(col, fontsize="small")
-        if cols.index(col) == 0:
-            ax.set_ylabel(row, fontsize="small")
-        if rows.index(row) == len(rows) - 1 and xlabel:
-            ax.set_xlabel(xlabel, fontsize="small")
+    axes = fig.subplots(len(diagnostics), 2, squeeze=False, sharex=True, sharey="col")
+    xs = [max(step, 1) for step in steps]  # a log axis has no 0
+    for row, (network, records) in zip(axes, diagnostics.items()):
+        for ax, (key, label) in zip(row, columns):
+            for k in range(len(records[0][key])):
+                ax.plot(xs, [r[key][k] for r in records], "-o", ms=3, color=f"C{k}",
+                        label=f"{k + 1}")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=PHONE_FONT - 1)
+            ax.set_title(f"{network}: {label}", fontsize=PHONE_FONT)
+    for ax in axes[-1]:
+        ax.set_xlabel("step (0 at the left)", fontsize=PHONE_FONT)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False,
-               fontsize="small")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend(handles, labels, title="layer", loc="lower center", ncol=len(labels),
+               frameon=False, fontsize=PHONE_FONT, title_fontsize=PHONE_FONT)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
-def plot_sweep(xs: Sequence[float], series: Mapping[str, Sequence[float]],
-               xlabel: str, ylabel: str, failed: Mapping[str, Sequence[bool]] | None = None,
-               logx: bool = True, figsize=(4.5, 3.0)) -> Figure:
-    """One line per series against a swept setting; points flagged in ``failed`` (e.g.
-    diverged runs) are drawn as red x marks at the bottom of the axes instead."""
+def plot_ghost(group_sizes: Sequence[int], accuracies: Mapping[str, Sequence[float]],
+               figsize=(5.0, 3.4)) -> Figure:
+    """Accuracy against the ghost-batch group size (entries whose label ends with
+    "groups of <g>"), one dot per seed and a line through the means; the other entries
+    (batch-independent normalizations) as horizontal bands from their lowest to highest
+    seed. Diverged runs (NaN) are drawn as red x marks at the bottom."""
     fig = Figure(figsize=figsize)
     ax = fig.add_subplot()
-    failed = failed or {}
-    for i, (label, ys) in enumerate(series.items()):
-        bad = list(failed.get(label, [False] * len(xs)))
-        good = [(x, y) for x, y, b in zip(xs, ys, bad) if not b]
-        if good:
-            ax.plot(*zip(*good), "-o", color=f"C{i}", label=label)
-        for x, b in zip(xs, bad):
-            if b:
-                ax.plot(x, 0, "x", color="C3", ms=9, clip_on=False)
-    if any(any(v) for v in failed.values()):
-        ax.plot([], [], "x", color="C3", label="diverged")
-    if logx:
-        ax.set_xscale("log")
-        ax.set_xticks(list(xs), [f"{x:g}" for x in xs])
-        ax.minorticks_off()
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(bottom=0)
+    ghost = [accuracies[label] for label in accuracies if label.startswith("BN, groups")]
+    means = [np.nanmean(a) if not np.all(np.isnan(a)) else np.nan for a in ghost]
+    ax.plot(group_sizes, means, "-", color="C0", label="BN (ghost batches)")
+    for g, accs in zip(group_sizes, ghost):
+        ok = [a for a in accs if not math.isnan(a)]
+        ax.plot([g] * len(ok), ok, "o", color="C0", ms=4)
+        if len(ok) < len(accs):
+            ax.plot(g, 0, "x", color="C3", ms=8, clip_on=False)
+    others = [label for label in accuracies if not label.startswith("BN, groups")]
+    for i, label in enumerate(others, start=1):
+        accs = [a for a in accuracies[label] if not math.isnan(a)] or [0.0]
+        ax.axhspan(min(accs) - 0.002, max(accs) + 0.002, color=f"C{i}", alpha=0.3,
+                   label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(group_sizes), [str(g) for g in group_sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("examples per BN group (SGD batch 128)", fontsize=PHONE_FONT)
+    ax.set_ylabel("validation accuracy", fontsize=PHONE_FONT)
+    ax.tick_params(labelsize=PHONE_FONT - 1)
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize=PHONE_FONT - 1)
     fig.tight_layout()
     return fig

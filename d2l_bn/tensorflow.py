@@ -17,7 +17,7 @@ import numpy as np
 from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import ProgressBoard, plot_distributions, plot_histories, plot_sweep, show
+from .plots import ProgressBoard, plot_diagnostics, plot_ghost, plot_histories, show
 from .settings import smoke_mode
 
 
@@ -48,7 +48,7 @@ with _native_stderr_silenced(), framework_imports("tensorflow"):
     import tensorflow as tf
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "plot_distributions", "plot_histories", "plot_sweep",
+           "Trainer", "init_cnn", "plot_diagnostics", "plot_ghost", "plot_histories",
            "set_seed", "show", "smoke_mode", "try_gpu"]
 
 
