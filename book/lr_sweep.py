@@ -50,7 +50,7 @@ def sweep(framework: str, lrs, epochs: int = EPOCHS) -> list[dict]:
         trainer = d2l.Trainer(max_epochs=epochs, board=False, verbose=False)
         start = time.perf_counter()
         result = trainer.fit(chapter.LeNetBN(lr=lr), data)
-        accs = [h["val_acc"] for h in trainer.history]
+        accs = [h["valid_acc"] for h in trainer.history]
         rows.append({
             "framework": framework, "model": "LeNetBN", "lr": lr, "epochs": epochs,
             "batch_size": BATCH_SIZE, "seed": SEED, "train": data.num_train,

@@ -7,11 +7,18 @@ and citations, and requires each to occur in the outputs of the page's code cell
 in the committed raw output of the learning-rate sweep, ``chapters/lr_sweep/``). What
 is not measured (settings, constants, published results of other editions) is listed in
 ``CONSTANTS`` with the reason. A stale number, left behind after a re-run, fails.
+
+A number must also belong to the framework it is quoted for: in a sentence that names
+exactly one framework, and in a table column headed by a framework, each number must
+occur in that framework's outputs (or its sweep file). A comparison that swaps two
+frameworks' numbers fails.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import nbformat
@@ -20,6 +27,10 @@ from notebook_text import output_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["chapters/batch_norm.ipynb", "chapters/exercises.ipynb"]
+FRAMEWORKS = ("mxnet", "pytorch", "tensorflow", "jax")
+# The names by which the prose refers to a framework.
+NAMES = {"mxnet": ("MXNet", "Gluon"), "pytorch": ("PyTorch",),
+         "tensorflow": ("TensorFlow", "Keras"), "jax": ("JAX", "Flax")}
 
 CONSTANTS = {
     # data set sizes and splits
@@ -69,6 +80,60 @@ def stale_numbers(nb, extra_outputs: str = "") -> list[str]:
     return sorted({n for n in quoted if n not in found and n not in CONSTANTS})
 
 
+def framework_named(text: str) -> str | None:
+    """The one framework that ``text`` names, or None (none, or several)."""
+    named = {fw for fw, names in NAMES.items()
+             if any(re.search(rf"\b{name}\b", text) for name in names)}
+    return named.pop() if len(named) == 1 else None
+
+
+def attributed_numbers(markdown: str) -> list[tuple[str, str]]:
+    """(framework, number) pairs: numbers of sentences that name one framework, and of
+    table columns headed by one."""
+    pairs = []
+    table = [line for line in markdown.splitlines() if line.startswith("|")]
+    if table:
+        header = [framework_named(cell) for cell in table[0].split("|")]
+        for row in table[2:]:
+            for fw, cell in zip(header, row.split("|")):
+                pairs += [(fw, n) for n in prose_numbers(cell) if fw]
+    prose = "\n".join(line for line in markdown.splitlines() if not line.startswith("|"))
+    for sentence in re.split(r"(?<=[.;:])\s+(?=[A-Z(])", NOT_PROSE.sub(" ", prose)):
+        if fw := framework_named(sentence):
+            pairs += [(fw, n) for n in NUMBER.findall(sentence)]
+    return pairs
+
+
+def misattributed_numbers(nb, extra_outputs: dict[str, str]) -> list[str]:
+    """Numbers quoted for a framework that its own outputs do not contain."""
+    outputs = defaultdict(str)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        for fw in FRAMEWORKS:
+            if cell.cell_type == "code" and fw in tags:
+                outputs[fw] += "\n" + output_text(cell)
+    found = {fw: set(NUMBER.findall(outputs[fw] + extra_outputs.get(fw, "")))
+             for fw in FRAMEWORKS}
+    return sorted({f"{n} ({fw})" for c in nb.cells if c.cell_type == "markdown"
+                   for fw, n in attributed_numbers(c.source)
+                   if n not in found[fw] and n not in CONSTANTS})
+
+
+def sweep_outputs() -> dict[str, str]:
+    """Each framework's committed sweep output, and the pooled means of the rates all
+    four frameworks ran (the chapter's rule), formatted as the chapter quotes them."""
+    texts, scores = {}, defaultdict(dict)
+    for path in sorted((ROOT / "chapters" / "lr_sweep").glob("*.jsonl")):
+        texts[path.stem] = path.read_text()
+        for line in texts[path.stem].splitlines():
+            if line.strip():
+                run = json.loads(line)
+                scores[run["lr"]][run["framework"]] = run["score"]
+    pooled = " ".join(f"{sum(s.values()) / len(s):.4f}" for s in scores.values()
+                      if len(s) == len(FRAMEWORKS))
+    return {fw: text + "\n" + pooled for fw, text in texts.items()}
+
+
 def test_the_checker_finds_numbers_in_prose_only():
     md = ("Accuracy 0.891 at 16,942 examples/sec; $x = 0.555$, `lr=0.777`, "
           "[see](https://x.org/1.5) and {cite}`Ioffe2015`; version 1.9.1; 3.5%; 2.3e-07.")
@@ -83,14 +148,33 @@ def test_a_stale_number_fails():
     assert stale_numbers(nb) == ["0.912"]
 
 
+def test_a_number_quoted_for_the_wrong_framework_fails():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+                    "In PyTorch it reached 0.905. In JAX it reached 0.905 too.\n\n"
+                    "| | PyTorch | JAX |\n| --- | --- | --- |\n| acc | 0.881 | 0.905 |"),
+                nbformat.v4.new_code_cell("print(acc)", metadata={"tags": ["pytorch"]}),
+                nbformat.v4.new_code_cell("print(acc)", metadata={"tags": ["jax"]})]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="acc 0.905\n")]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="acc 0.881\n")]
+    assert misattributed_numbers(nb, {}) == ["0.881 (pytorch)", "0.905 (jax)"]
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_quoted_number_appears_in_the_outputs(page):
     nb = nbformat.read(ROOT / page, as_version=4)
-    sweep = "\n".join(p.read_text() for p in sorted((ROOT / "chapters" / "lr_sweep").glob(
-        "*.jsonl"))) if page.endswith("batch_norm.ipynb") else ""
-    stale = stale_numbers(nb, sweep)
+    sweeps = sweep_outputs() if page.endswith("batch_norm.ipynb") else {}
+    stale = stale_numbers(nb, "\n".join(sweeps.values()))
     assert not stale, (f"{page}: numbers in the prose that no output shows (stale after a "
                        f"re-run, or constants to list in CONSTANTS): {stale}")
+
+
+@pytest.mark.parametrize("page", ["chapters/batch_norm.ipynb"])
+def test_every_number_quoted_for_a_framework_is_that_frameworks(page):
+    nb = nbformat.read(ROOT / page, as_version=4)
+    wrong = misattributed_numbers(nb, sweep_outputs())
+    assert not wrong, (f"{page}: numbers quoted for a framework that its outputs do not "
+                       f"show: {wrong}")
 
 
 def test_performance_summary_quotes_the_committed_benchmark_run():
