@@ -169,32 +169,28 @@ def plot_diagnostics(diagnostics: Mapping[str, Sequence[Mapping[str, Sequence[fl
     return fig
 
 
-def plot_ghost(group_sizes: Sequence[int], accuracies: Mapping[str, Sequence[float]],
+def plot_ghost(group_sizes: Sequence[int], accuracies: Mapping[str, float],
                figsize=(5.0, 3.4)) -> Figure:
-    """Accuracy against the ghost-batch group size (entries whose label ends with
-    "groups of <g>"), one dot per seed and a line through the means; the other entries
-    (batch-independent normalizations) as horizontal bands from their lowest to highest
-    seed. Diverged runs (NaN) are drawn as red x marks at the bottom."""
+    """Accuracy against the ghost-batch group size, for the entries whose label starts
+    with "BN, groups" (in the order of ``group_sizes``); the other entries
+    (batch-independent normalizations) as horizontal lines. A diverged run (NaN) is a
+    red x at the bottom."""
     fig = Figure(figsize=figsize)
     ax = fig.add_subplot()
-    ghost = [accuracies[label] for label in accuracies if label.startswith("BN, groups")]
-    means = [np.nanmean(a) if not np.all(np.isnan(a)) else np.nan for a in ghost]
-    ax.plot(group_sizes, means, "-", color="C0", label="BN (ghost batches)")
-    for g, accs in zip(group_sizes, ghost):
-        ok = [a for a in accs if not math.isnan(a)]
-        ax.plot([g] * len(ok), ok, "o", color="C0", ms=4)
-        if len(ok) < len(accs):
+    ghost = [acc for label, acc in accuracies.items() if label.startswith("BN, groups")]
+    ax.plot(group_sizes, ghost, "-o", color="C0", label="BN (ghost batches)")
+    for g, acc in zip(group_sizes, ghost):
+        if math.isnan(acc):
             ax.plot(g, 0, "x", color="C3", ms=8, clip_on=False)
     others = [label for label in accuracies if not label.startswith("BN, groups")]
     for i, label in enumerate(others, start=1):
-        accs = [a for a in accuracies[label] if not math.isnan(a)] or [0.0]
-        ax.axhspan(min(accs) - 0.002, max(accs) + 0.002, color=f"C{i}", alpha=0.3,
-                   label=label)
+        ax.axhline(accuracies[label], color=f"C{i}", ls="--", label=label)
     ax.set_xscale("log", base=2)
     ax.set_xticks(list(group_sizes), [str(g) for g in group_sizes])
     ax.minorticks_off()
     ax.set_xlabel("examples per BN group (SGD batch 128)", fontsize=PHONE_FONT)
     ax.set_ylabel("validation accuracy", fontsize=PHONE_FONT)
+    ax.set_ylim(0, 1)
     ax.tick_params(labelsize=PHONE_FONT - 1)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=PHONE_FONT - 1)
