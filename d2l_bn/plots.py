@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DPI, SCALE = 100, 2  # displayed at DPI; rendered at DPI * SCALE
+PHONE_FONT = 11  # points; a 5-inch figure shown 390 px wide keeps text >= 9 CSS px
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
                  "valid_loss": "validation loss", "valid_acc": "validation accuracy",
                  "test_loss": "test loss", "test_acc": "test accuracy"}
@@ -108,7 +110,7 @@ class ProgressBoard:
 def plot_histories(runs: Mapping[str, Sequence[Mapping]],
                    metrics: Sequence[str] = ("train_loss", "valid_acc"),
                    diverged: Sequence[str] = (), title: str = "",
-                   figsize=(7.0, 2.8)) -> Figure:
+                   figsize=(5.0, 3.6)) -> Figure:
     """One panel per metric, one line per run, against epochs (``Trainer.history``).
 
     Runs named in ``diverged`` are drawn dotted with an x at their last finished epoch
@@ -126,19 +128,20 @@ def plot_histories(runs: Mapping[str, Sequence[Mapping]],
                     color=color, label=label + (" (diverged)" if stopped else ""))
             if stopped:
                 ax.plot(epochs[-1], values[-1] if history else 0.0, "x", color=color, ms=8)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_xlabel("epoch", fontsize=PHONE_FONT)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=PHONE_FONT)
+        ax.tick_params(labelsize=PHONE_FONT - 1)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(runs), 4), frameon=False,
-               fontsize="small")
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False,
+               fontsize=PHONE_FONT - 1)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    rows = math.ceil(len(runs) / 2)
+    fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
     return fig
 
-
-PHONE_FONT = 11  # points; a 5-inch figure shown 390 px wide keeps text >= 9 CSS px
 
 
 def plot_diagnostics(diagnostics: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
