@@ -10,7 +10,9 @@ the benchmark run (``benchmarks/results/latest.json``, LeNet-BN with the built-i
 what evaluation, plotting, compiling, setup and the slower scratch layers add.
 
 A notebook whose last full run predates the run records (no contention record yet) is
-named below the table instead; ``tests/test_run_records.py`` says which may be so.
+named below the table instead; ``tests/test_run_records.py`` says which may be so. A
+notebook over its time budget (``BUDGET_SECONDS``: ten minutes on a quiet two-core
+machine) is named below the table with its time.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _ = get_translation("site")  # the site catalog, registered by _ext/translation.
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks" / "results" / "latest.json"
 PAGES = {"batch_norm": _("chapter"), "exercises": _("exercises")}
+BUDGET_SECONDS = 600  # each notebook's full run, on a quiet two-core machine
 
 
 def duration(seconds: float) -> str:
@@ -82,7 +85,7 @@ class NotebookRuns(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         self.env.note_dependency(str(BENCHMARKS))
         rates = raw_rates()
-        rows, runs, awaiting = [], [], []
+        rows, runs, awaiting, over = [], [], [], []
         for page in PAGES:
             for fw in FRAMEWORKS:
                 self.env.note_dependency(str(ROOT / "chapters" / fw / f"{page}.ipynb"))
@@ -91,6 +94,8 @@ class NotebookRuns(SphinxDirective):
                     continue
                 rows.append(row(page, fw, run, rates.get(fw)))
                 runs.append(run)
+                if run["seconds"] > BUDGET_SECONDS:
+                    over.append(f"{PAGES[page]} ({LABELS[fw]}) {duration(run['seconds'])}")
         header = [str(_("notebook")), str(_("framework")), str(_("wall time")),
                   str(_("training examples")), str(_("at the raw-loop rate")),
                   str(_("learner's wait")), str(_("other processes (cores)"))]
@@ -101,6 +106,9 @@ class NotebookRuns(SphinxDirective):
                 first=dates[0], last=dates[-1])
             note = str(_("Full runs on {machines}, {dates}.")).format(
                 machines="; ".join(sorted({r["machine"] for r in runs})), dates=when)
+        if over:
+            note += " " + str(_("Over the budget of {budget} per notebook: {notebooks}.")).format(
+                budget=duration(BUDGET_SECONDS), notebooks=", ".join(over))
         if awaiting:
             note += " " + str(_("Not yet re-run since runs began recording whether they had "
                                 "the machine to themselves: {notebooks}.")).format(
