@@ -193,7 +193,7 @@ def check_catalogs(folder: Path) -> None:
 ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")  # {cite:p}`ioffe2015batch`
 KEPT = {"link target": re.compile(r"\]\([^)]*\)"), "inline math": re.compile(r"\$[^$]+\$"),
         "code span": re.compile(r"`[^`]+`")}
-PLACEHOLDER = re.compile(r"\{\w*\}")  # str.format fields of the extensions' texts: {label}
+PLACEHOLDER = re.compile(r"(?<!\\text)\{\w*\}")  # str.format fields ({label}); not \text{...}
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]\d+)?")
 
 

@@ -248,3 +248,12 @@ def test_translation_commands_stop_on_a_broken_catalog_with_status_1(
     assert err.startswith(f"error: {site}"), err
     assert words in err and "Traceback" not in err
     assert site.read_text() == before, "the broken catalog was rewritten"
+
+
+def test_words_inside_text_of_math_are_translated_not_placeholders():
+    from book.files import lost_in_translation
+
+    english = "\n\\quad \\text{where} \\quad x \\quad \\text{and} \\quad y\n"
+    assert lost_in_translation(english, english.replace("where", "onde")
+                               .replace("and", "e")) == []
+    assert lost_in_translation("notebook {label}", "notebook {rotulo}")
