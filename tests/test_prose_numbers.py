@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from collections import defaultdict
 from pathlib import Path
 
@@ -129,8 +130,10 @@ def sweep_outputs() -> dict[str, str]:
             if line.strip():
                 run = json.loads(line)
                 scores[run["lr"]][run["framework"]] = run["score"]
-    pooled = " ".join(f"{sum(s.values()) / len(s):.4f}" for s in scores.values()
-                      if len(s) == len(FRAMEWORKS))
+    pooled = " ".join(  # exact decimal means, rounded half up as a reader would
+        str((sum(Decimal(str(v)) for v in s.values()) / len(s)).quantize(
+            Decimal("0.0001"), ROUND_HALF_UP))
+        for s in scores.values() if len(s) == len(FRAMEWORKS))
     return {fw: text + "\n" + pooled for fw, text in texts.items()}
 
 
