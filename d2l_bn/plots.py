@@ -12,7 +12,6 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
