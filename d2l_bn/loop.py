@@ -24,6 +24,24 @@ finite or exceeds ``DIVERGENCE_FACTOR * ln K``: ten times the loss of a uniform 
 over K classes (23.0 for K = 10). A model that learns anything stays far below it."""
 
 
+def split_prefix(evaluated_on: str) -> str:
+    """The key prefix of an evaluation split: "valid" or "test"."""
+    return "valid" if evaluated_on == "validation" else "test"
+
+
+def _by_split(split: str, field: str) -> property:
+    """``field`` of a FitResult, read by its split's name: refuses the other split."""
+    def read(result) -> float:
+        if result.evaluated_on != split:
+            other = split_prefix(result.evaluated_on)
+            raise ValueError(
+                f"This run was evaluated on the {result.evaluated_on} images, not the "
+                f"{split} images; read {other}_acc / {other}_loss, or train with "
+                f"FashionMNIST(evaluate_on={split!r}).")
+        return getattr(result, field)
+    return property(read)
+
+
 @dataclass
 class FitResult:
     """What one ``Trainer.fit`` call achieved: the last finished epoch's numbers.
@@ -46,30 +64,10 @@ class FitResult:
     message: str = ""
     evaluated_on: str = "validation"
 
-    def _on(self, split: str, value: float) -> float:
-        if self.evaluated_on != split:
-            other = "valid" if self.evaluated_on == "validation" else "test"
-            raise ValueError(
-                f"This run was evaluated on the {self.evaluated_on} images, not the "
-                f"{split} images; read {other}_acc / {other}_loss, or train with "
-                f"FashionMNIST(evaluate_on={split!r}).")
-        return value
-
-    @property
-    def valid_acc(self) -> float:
-        return self._on("validation", self.eval_acc)
-
-    @property
-    def valid_loss(self) -> float:
-        return self._on("validation", self.eval_loss)
-
-    @property
-    def test_acc(self) -> float:
-        return self._on("test", self.eval_acc)
-
-    @property
-    def test_loss(self) -> float:
-        return self._on("test", self.eval_loss)
+    valid_acc = _by_split("validation", "eval_acc")
+    valid_loss = _by_split("validation", "eval_loss")
+    test_acc = _by_split("test", "eval_acc")
+    test_loss = _by_split("test", "eval_loss")
 
     # The first edition's names, still read by the exercises page until its second edition.
     val_acc = property(lambda self: self.eval_acc)
@@ -83,11 +81,6 @@ class FitResult:
                 f"{name} acc {self.eval_acc:.3f} | {self.examples_per_sec:,.0f} examples/sec "
                 f"| {self.device}")
         return f"{line} | {self.message}" if self.diverged else line
-
-
-def split_prefix(evaluated_on: str) -> str:
-    """The key prefix of an evaluation split: "valid" or "test"."""
-    return "valid" if evaluated_on == "validation" else "test"
 
 
 @dataclass
