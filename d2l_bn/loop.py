@@ -69,10 +69,6 @@ class FitResult:
     test_acc = _by_split("test", "eval_acc")
     test_loss = _by_split("test", "eval_loss")
 
-    # The first edition's names, still read by the exercises page until its second edition.
-    val_acc = property(lambda self: self.eval_acc)
-    val_loss = property(lambda self: self.eval_loss)
-
     def summary(self) -> str:
         """The one-line summary printed at the end of ``fit``."""
         name = split_prefix(self.evaluated_on)
@@ -180,21 +176,20 @@ class TrainerBase:
                 message = stats.diverged
                 break
             eval_loss, eval_acc = self.evaluate(model, data)
-            # "valid_acc" or "test_acc", and so on; "val_*": the first edition's names.
+            # "valid_acc" or "test_acc", and so on
             self.history.append({"epoch": epoch + 1, "train_loss": stats.loss,
                                  "train_acc": stats.acc, f"{name}_loss": eval_loss,
-                                 f"{name}_acc": eval_acc, "val_loss": eval_loss,
-                                 "val_acc": eval_acc})
+                                 f"{name}_acc": eval_acc})
             if self.board:
                 self.board.draw(epoch + 1, eval_loss, f"{name}_loss", redraw=False)
                 self.board.draw(epoch + 1, eval_acc, f"{name}_acc")
         tally(train_examples, train_seconds)  # for book execute's record, if asked
         last = self.history[-1] if self.history else {
             "epoch": 0, "train_loss": math.nan, "train_acc": math.nan,
-            "val_loss": math.nan, "val_acc": math.nan}
+            f"{name}_loss": math.nan, f"{name}_acc": math.nan}
         return FitResult(
             epochs=last["epoch"], train_loss=last["train_loss"], train_acc=last["train_acc"],
-            eval_loss=last["val_loss"], eval_acc=last["val_acc"],
+            eval_loss=last[f"{name}_loss"], eval_acc=last[f"{name}_acc"],
             examples_per_sec=train_examples / max(train_seconds, 1e-9),
             device=self.device_name(), diverged=bool(message), message=message,
             evaluated_on=split)
