@@ -8,6 +8,11 @@ in the committed raw output of the learning-rate sweep, ``chapters/lr_sweep/``).
 is not measured (settings, constants, published results of other editions) is listed in
 ``CONSTANTS`` with the reason. A stale number, left behind after a re-run, fails.
 
+The exercises page also quotes pooled paired comparisons: for each comparison a
+framework's notebook prints seed by seed (``print_paired``), the mean of the twelve
+printed differences of all four frameworks and its paired t statistic, which
+``paired_outputs`` derives from the committed outputs as the prose computes them.
+
 A number must also belong to the framework it is quoted for: in a sentence that names
 exactly one framework, and in a table column headed by a framework, each number must
 occur in that framework's outputs (or its sweep file). A comparison that swaps two
@@ -36,8 +41,8 @@ NAMES = {"mxnet": ("MXNet", "Gluon"), "pytorch": ("PyTorch",),
 CONSTANTS = {
     # data set sizes and splits
     "60,000", "10,000", "50,000", "70,000", "1,000", "2,000",
-    # step counts that follow from the settings (exercise 6: 32 steps x 50 epochs)
-    "1,600",
+    # critical values of Student's t, two-sided 5 % (2 and 11 degrees of freedom)
+    "4.30", "2.20",
     # hyperparameters and conventions of the frameworks (momentum, eps, learning rates
     # of the grids; written in the prose before any run)
     "0.1", "0.9", "0.99", "0.3", "2.7", "8.1", "0.01", "0.5", "1.0", "0.03",
@@ -107,12 +112,7 @@ def attributed_numbers(markdown: str) -> list[tuple[str, str]]:
 
 def misattributed_numbers(nb, extra_outputs: dict[str, str]) -> list[str]:
     """Numbers quoted for a framework that its own outputs do not contain."""
-    outputs = defaultdict(str)
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        for fw in FRAMEWORKS:
-            if cell.cell_type == "code" and fw in tags:
-                outputs[fw] += "\n" + output_text(cell)
+    outputs = framework_outputs(nb)
     found = {fw: set(NUMBER.findall(outputs[fw] + extra_outputs.get(fw, "")))
              for fw in FRAMEWORKS}
     return sorted({f"{n} ({fw})" for c in nb.cells if c.cell_type == "markdown"
@@ -135,6 +135,43 @@ def sweep_outputs() -> dict[str, str]:
             Decimal("0.0001"), ROUND_HALF_UP))
         for s in scores.values() if len(s) == len(FRAMEWORKS))
     return {fw: text + "\n" + pooled for fw, text in texts.items()}
+
+
+PAIRED = re.compile(r"^(.+?) - (.+?), seed by seed: (.*)$", re.M)
+
+
+def framework_outputs(nb) -> dict[str, str]:
+    """The text of each framework's code-cell outputs in a merged notebook."""
+    outputs = defaultdict(str)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        for fw in FRAMEWORKS:
+            if cell.cell_type == "code" and fw in tags:
+                outputs[fw] += "\n" + output_text(cell)
+    return outputs
+
+
+def paired_outputs(nb) -> str:
+    """For each paired comparison that every framework printed, the pooled mean of the
+    printed differences (4 decimals, half up) and its paired t (2 decimals)."""
+    pooled = defaultdict(list)
+    for text in framework_outputs(nb).values():
+        for a, b, diffs in PAIRED.findall(text):
+            pooled[a, b] += [Decimal(d) for d in diffs.split()]
+    lines = []
+    for d in pooled.values():
+        mean = sum(d) / len(d)
+        sd = (sum((x - mean) ** 2 for x in d) / (len(d) - 1)).sqrt()
+        lines.append(f"{mean.quantize(Decimal('0.0001'), ROUND_HALF_UP)} "
+                     f"{float(mean / (sd / Decimal(len(d)).sqrt())):.2f}")
+    return "\n".join(lines)
+
+
+def extra_outputs(page: str, nb) -> dict[str, str]:
+    """What the prose may quote besides each framework's outputs."""
+    if page.endswith("batch_norm.ipynb"):
+        return sweep_outputs()
+    return dict.fromkeys(FRAMEWORKS, paired_outputs(nb))
 
 
 def test_the_checker_finds_numbers_in_prose_only():
@@ -166,16 +203,15 @@ def test_a_number_quoted_for_the_wrong_framework_fails():
 @pytest.mark.parametrize("page", PAGES)
 def test_every_quoted_number_appears_in_the_outputs(page):
     nb = nbformat.read(ROOT / page, as_version=4)
-    sweeps = sweep_outputs() if page.endswith("batch_norm.ipynb") else {}
-    stale = stale_numbers(nb, "\n".join(sweeps.values()))
+    stale = stale_numbers(nb, "\n".join(extra_outputs(page, nb).values()))
     assert not stale, (f"{page}: numbers in the prose that no output shows (stale after a "
                        f"re-run, or constants to list in CONSTANTS): {stale}")
 
 
-@pytest.mark.parametrize("page", ["chapters/batch_norm.ipynb"])
+@pytest.mark.parametrize("page", PAGES)
 def test_every_number_quoted_for_a_framework_is_that_frameworks(page):
     nb = nbformat.read(ROOT / page, as_version=4)
-    wrong = misattributed_numbers(nb, sweep_outputs())
+    wrong = misattributed_numbers(nb, extra_outputs(page, nb))
     assert not wrong, (f"{page}: numbers quoted for a framework that its outputs do not "
                        f"show: {wrong}")
 

@@ -15,9 +15,6 @@ from book import CHAPTERS, quiet
 from d2l_bn import FRAMEWORKS
 
 NOTEBOOKS = sorted(p for fw in FRAMEWORKS for p in (CHAPTERS / fw).glob("*.ipynb"))
-# Notebooks whose committed run predates the run records, and what re-runs them. Remove an
-# entry with that re-run: from then on its record must show that it ran alone.
-AWAITING_RERUN = {"exercises": "issue 25, the exercises' second edition, re-runs them"}
 # A notebook's kernel keeps at least this much CPU busy per second of wall time: its
 # training uses both cores. A run whose kernel waited for the CPU falls below it.
 MIN_KERNEL_CPU_PER_WALL = 1.0
@@ -27,9 +24,7 @@ MIN_KERNEL_CPU_PER_WALL = 1.0
 def test_committed_run_had_the_machine_to_itself(path):
     run = nbformat.read(path, as_version=4).metadata["d2l_bn"].get("run", {})
     assert run.get("mode") == "full", f"{path}: no full-run record; run `python -m book execute`"
-    if "quiet_check" not in run:
-        assert path.stem in AWAITING_RERUN, f"{path}: its run has no contention record"
-        return
+    assert "quiet_check" in run, f"{path}: its run has no contention record"
     check = run["quiet_check"]
     assert check["passed"] and not check["forced"], (path, check)
     assert run["other_cores"] <= quiet.OTHER_CORES_LIMIT, (path, run)
