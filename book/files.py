@@ -195,6 +195,8 @@ KEPT = {"link target": re.compile(r"\]\([^)]*\)"), "inline math": re.compile(r"\
         "code span": re.compile(r"`[^`]+`")}
 PLACEHOLDER = re.compile(r"(?<!\\text)\{\w*\}")  # str.format fields ({label}); not \text{...}
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]\d+)?")
+# Thousands as Portuguese prose writes them, grouped by a (no-break) space: 60 000.
+SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)")
 
 
 def lost_in_translation(english: str, translation: str) -> list[str]:
@@ -213,6 +215,9 @@ def lost_in_translation(english: str, translation: str) -> list[str]:
     ours, theirs = kept(english), kept(translation)
     problems = [f"{kind} {token!r} missing" for kind, token in sorted(ours - theirs)]
     problems += [f"{kind} {token!r} not in the English" for kind, token in sorted(theirs - ours)]
-    lost = Counter(NUMBER.findall(english)) - Counter(NUMBER.findall(translation))
+    # 60 000 in the translation keeps the English 60,000
+    comma_grouped = SPACED_THOUSANDS.sub(
+        lambda m: re.sub(r"[ \u00a0\u202f]", ",", m.group(0)), translation)
+    lost = Counter(NUMBER.findall(english)) - Counter(NUMBER.findall(comma_grouped))
     problems += [f"number {number} missing" for number in sorted(lost)]
     return problems

@@ -257,3 +257,14 @@ def test_words_inside_text_of_math_are_translated_not_placeholders():
     assert lost_in_translation(english, english.replace("where", "onde")
                                .replace("and", "e")) == []
     assert lost_in_translation("notebook {label}", "notebook {rotulo}")
+
+
+def test_portuguese_thousands_keep_the_english_number():
+    from book.files import lost_in_translation
+
+    english = "the 60,000 training images, 1,804,800 examples, 0.738 accuracy"
+    assert lost_in_translation(english, "as 60\u00a0000 imagens, 1\u00a0804\u00a0800 "
+                                        "exemplos, acurácia 0.738") == []
+    assert lost_in_translation(english, "as 60000 imagens, 1\u00a0804\u00a0800 exemplos, "
+                                        "acurácia 0.738") == ["number 60,000 missing"]
+    assert lost_in_translation("a batch of 32 and 256", "um lote de 32 e 256") == []
