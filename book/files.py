@@ -199,6 +199,12 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]\d+)?")
 SPACED_THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3})(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)")
 
 
+def english_grouping(translation: str) -> str:
+    """``translation`` with Portuguese thousands (60 000) written as in English (60,000)."""
+    return SPACED_THOUSANDS.sub(lambda m: re.sub(r"[ \u00a0\u202f]", ",", m.group(0)),
+                                translation)
+
+
 def lost_in_translation(english: str, translation: str) -> list[str]:
     """What ``translation`` does not keep of ``english``: roles, link targets, inline math,
     code spans and placeholders differ, or a number of the English is missing."""
@@ -215,9 +221,7 @@ def lost_in_translation(english: str, translation: str) -> list[str]:
     ours, theirs = kept(english), kept(translation)
     problems = [f"{kind} {token!r} missing" for kind, token in sorted(ours - theirs)]
     problems += [f"{kind} {token!r} not in the English" for kind, token in sorted(theirs - ours)]
-    # 60 000 in the translation keeps the English 60,000
-    comma_grouped = SPACED_THOUSANDS.sub(
-        lambda m: re.sub(r"[ \u00a0\u202f]", ",", m.group(0)), translation)
-    lost = Counter(NUMBER.findall(english)) - Counter(NUMBER.findall(comma_grouped))
+    lost = (Counter(NUMBER.findall(english))
+            - Counter(NUMBER.findall(english_grouping(translation))))
     problems += [f"number {number} missing" for number in sorted(lost)]
     return problems
