@@ -19,7 +19,7 @@ import pytest
 
 from book import CHAPTERS, ROOT
 from book import translation as tr
-from book.files import english_grouping
+from book.files import NUMBER, ROLE, english_grouping
 from book.markdown_blocks import blocks, replace_blocks
 from d2l_bn import FRAMEWORKS
 
@@ -109,8 +109,6 @@ def test_a_changed_english_sentence_or_a_fuzzy_entry_is_caught(templates, tmp_pa
 
 # --- what the translations keep ------------------------------------------------------------
 
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]\d+)?")
-ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")
 MARKUP = {"link target": re.compile(r"\]\([^)]*\)"), "inline math": re.compile(r"\$[^$]+\$"),
           "code": re.compile(r"`[^`]+`")}
 
