@@ -12,7 +12,9 @@ the text cites it: "Novikoff, 1962", "Ioffe and Szegedy, 2015", "Ba et al., 2016
 
 The citations in the text use ``author_year_translated`` (``bibtex_reference_style``):
 sphinxcontrib-bibtex's ``author_year`` with "and" taken from the site's catalog, so the
-Portuguese pages read "Ioffe e Szegedy, 2015" in the text and in the bibliography.
+Portuguese pages read "Ioffe e Szegedy, 2015" in the text and in the bibliography. The
+entries' own words ("and" between names, "In", "editors", "volume ... of", "pages") come
+from the same catalog; the cited titles, names and venues stay as published.
 
 See "Custom Formatting, Sorting, and Labelling" in the sphinxcontrib-bibtex docs:
 styles are pybtex plugins, registered with ``pybtex.plugin.register_plugin``.
@@ -24,8 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pybtex.plugin import register_plugin
+from pybtex.style import FormattedEntry
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.template import Node, names, sentence
 from sphinx.application import Sphinx
 from sphinx.locale import get_translation
 from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
@@ -34,6 +38,19 @@ from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferen
 
 __version__ = "0.1.0"
 _ = get_translation("site")  # "and" in the Portuguese site's labels (_ext/translation.py)
+
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the site catalog; it is translated where it is used."""
+    return message
+
+
+# The words of pybtex's unsrt templates that the course's entries use. A template's
+# literal text is a ``str`` child of a node; fields are nodes, so titles and names never
+# match.
+TEMPLATE_WORDS = (N_("In"), N_("editor"), N_("editors"), N_("volume"), N_("Volume"),
+                  N_("of"), N_("pages"))
 
 STYLE = "author_year"
 REFERENCE_STYLE = "author_year_translated"
@@ -75,6 +92,30 @@ class AuthorYearLabels(BaseLabelStyle):
 class AuthorYearStyle(UnsrtStyle):
     default_label_style = AuthorYearLabels
     default_sorting_style = "author_year_title"
+
+    def format_names(self, role, as_sentence=True):
+        """Names joined by "and" in the site's language: "A, B, and C" in English, without
+        the serial comma in Portuguese ("A, B e C")."""
+        word = str(_("and"))
+        last = ", and " if word == "and" else f" {word} "
+        formatted = names(role, sep=", ", sep2=f" {word} ", last_sep=last)
+        return sentence[formatted] if as_sentence else formatted
+
+    def format_entry(self, label, entry, bib_data=None):
+        template = translated(getattr(self, f"get_{entry.type}_template")(entry))
+        text = template.format_data({"entry": entry, "style": self, "bib_data": bib_data})
+        return FormattedEntry(entry.key, text, label)
+
+
+def translated(node):
+    """A copy of the template ``node`` with its ``TEMPLATE_WORDS`` in the site's language."""
+    if isinstance(node, str):
+        return str(_(node)) if node in TEMPLATE_WORDS else node
+    if not isinstance(node, Node):
+        return node
+    copy = node._clone()
+    copy.children = [translated(child) for child in node.children]
+    return copy
 
 
 def _persons() -> PersonStyle:

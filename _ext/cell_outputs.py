@@ -13,7 +13,9 @@ Every figure has an alt text
     alt:``, which ``python -m book merge`` writes for every figure cell (see its
     docstring). Without it Sphinx would use the image's file path as alt text, so any
     output image still without one (say, a page merged by an older tool) gets a
-    fallback here that names the cell's framework and section.
+    fallback here that names the cell's framework and section. The alt texts are
+    translated with the site's catalog (``book.translation`` extracts them from the
+    merged notebooks).
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from collections import Counter
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.locale import get_translation
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 __version__ = "0.1.0"
 
+_ = get_translation("site")  # the alt texts, in the site's language (_ext/translation.py)
 TABULAR = "tabular-output"
 GAP = re.compile(r"(?<=\S) {2,}(?=\S)")  # two or more spaces between two columns
 
@@ -65,8 +69,8 @@ def fallback_alt(image: nodes.image, labels: dict[str, str]) -> str:
     framework = next((labels.get(tag, tag) for tag in tags if tag in labels), None)
     section = ancestor(image, lambda n: isinstance(n, nodes.section))
     title = section.next_node(nodes.title) if section else None
-    text = "Figure drawn by the " + (f"{framework} code" if framework else "code")
-    return text + (f" in “{title.astext()}”" if title else "")
+    return str(_("Figure drawn by the {framework} code in “{section}”")).format(
+        framework=framework or "Python", section=title.astext() if title else "")
 
 
 class CellOutputs(SphinxPostTransform):
@@ -82,8 +86,8 @@ class CellOutputs(SphinxPostTransform):
                 if looks_tabular(block.astext()):
                     block["classes"].append(TABULAR)
             for image in output.findall(nodes.image):
-                if not image.get("alt"):
-                    image["alt"] = fallback_alt(image, labels)
+                alt = image.get("alt")
+                image["alt"] = str(_(alt)) if alt else fallback_alt(image, labels)
 
 
 def setup(app: Sphinx) -> dict:

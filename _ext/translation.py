@@ -13,8 +13,18 @@ The extensions' own text
     ``_()`` marks the text the extensions write (the launch box, the download menu, the
     language switch, "and" in citation labels). It is translated with the ``site``
     catalog (``locales/<language>/LC_MESSAGES/site.po``); so are the site title, the
-    footer (``html: extra_footer:``, the licenses) and the label of MyST-NB's button that
-    opens a collapsed cell.
+    copyright line and the footer (``html: extra_footer:``, the licenses), the search box's
+    placeholder, the label of MyST-NB's button that opens a collapsed cell, the figures'
+    alt texts (``_ext/cell_outputs.py``), the bibliography's words
+    (``_ext/author_year.py``), and the interface labels the themes and MyST-NB write
+    without marking them for translation (``FIXED_LABELS``, replaced in the written
+    pages).
+
+The themes' text
+    pydata-sphinx-theme marks its interface for translation ("Skip to main content",
+    "Back to top", "Color mode", ...) but has no Portuguese; ``sphinx.po`` in the same
+    folder, kept by hand, translates it (Sphinx reads the catalogs of ``locale_dirs``
+    before its own).
 
 The language switch
     Every page gets a button in its header leading to the same page in the other
@@ -26,6 +36,8 @@ The language switch
 
 from __future__ import annotations
 
+import html
+import os
 from pathlib import Path
 
 from docutils import nodes
@@ -43,6 +55,24 @@ LOCALES = Path(__file__).resolve().parents[1] / "locales"
 LANGUAGES = {"en": ("English", ""), "pt_BR": ("Português", "pt")}
 HREFLANG = {"en": "en", "pt_BR": "pt-BR"}
 UNTRANSLATED_SOURCES = ("benchmarks/results/",)  # program output, shown as written
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the site catalog (``book.translation`` extracts ``N_``); it is
+    translated where it is used."""
+    return message
+
+
+# Interface text that the themes and MyST-NB write into every page without marking it for
+# translation (the themes' marked text is in locales/<language>/LC_MESSAGES/sphinx.po):
+# (attribute, English value), translated in the built pages.
+FIXED_LABELS = (
+    ("aria-label", N_("Toggle hidden content")),  # MyST-NB: a collapsed cell's summary
+    ("title", N_("Toggle primary sidebar")),  # sphinx-book-theme's header buttons
+    ("title", N_("Toggle secondary sidebar")),
+    ("aria-label", N_("Main")),  # sphinx-book-theme's navigation landmarks
+    ("aria-label", N_("Page")),
+)
 
 
 class MarkTranslatable(SphinxTransform):
@@ -112,13 +142,32 @@ def translate_config(app: Sphinx, config) -> None:
         return
     if config.html_title:
         config.html_title = str(_(config.html_title))
+    config.copyright = str(_(config.copyright))  # the footer's first line names the authors
     options = config.html_theme_options
+    options["search_bar_text"] = str(_("Search this book..."))  # Jupyter Book's default
     footer = options.get("extra_footer", "").strip()  # the licenses (html: extra_footer:)
     if footer:
         options["extra_footer"] = str(_(footer))
     # The course collapses whole cells only (hide-cell): {type} is always "content".
     config.nb_code_prompt_show = str(_("Show code cell content"))
     config.nb_code_prompt_hide = str(_("Hide code cell content"))
+
+
+def translate_fixed_labels(app: Sphinx, exception: Exception | None) -> None:
+    """Translate ``FIXED_LABELS`` in the pages just written (each file replaced whole)."""
+    if exception or app.builder.format != "html" or app.config.language == "en":
+        return
+    pairs = [(f'{attribute}="{english}"', f'{attribute}="{html.escape(str(_(english)))}"')
+             for attribute, english in FIXED_LABELS]
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        translated = text
+        for english, own in pairs:
+            translated = translated.replace(english, own)
+        if translated != text:
+            part = page.with_name(page.name + ".part")
+            part.write_text(translated, encoding="utf-8")
+            os.replace(part, page)
 
 
 def add_script(app: Sphinx) -> None:
@@ -136,4 +185,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", add_script)
     # after sphinx-book-theme's add_header_buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=610)
+    app.connect("build-finished", translate_fixed_labels)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -39,7 +39,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from d2l_bn import FRAMEWORKS, LABELS
+from d2l_bn import FRAMEWORKS, LABELS, __version__
 
 from . import CHAPTERS, ROOT, single_file
 from .files import check_catalogs, exits_on_book_error, read_catalog, read_notebook
@@ -47,6 +47,7 @@ from .learner_markdown import Links, collect, convert, site_url
 from .markdown_blocks import blocks, replace_blocks
 
 LANGUAGE = "pt_BR"
+PROJECT = "d2l-bn"  # the catalogs' Project-Id-Version, with d2l_bn's version
 SITE_DIR = "pt"  # the Portuguese site: _build/html/pt
 LOCALES = ROOT / "locales"
 MESSAGES = LOCALES / LANGUAGE / "LC_MESSAGES"
@@ -114,16 +115,22 @@ def notebook_messages(pot_dir: Path = GETTEXT) -> dict[str, list[str]]:
 
 
 def site_messages() -> dict[str, list[str]]:
-    """The ``_("...")`` texts of the extensions, and the site title and footer."""
+    """The ``_("...")`` and ``N_("...")`` texts of the extensions, the site title, the
+    copyright line and the footer, and the figures' alt texts."""
     import yaml
     from babel.messages.extract import extract_from_file
 
     found: dict[str, list[str]] = {}
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     found[config["title"]] = ["_config.yml"]
+    found[config["copyright"]] = ["_config.yml"]
     found[config["html"]["extra_footer"].strip()] = ["_config.yml"]
     for block in blocks(single_file.NOTE):  # the single-file editions' note
         found[block.text] = ["book/single_file.py"]
+    for page in sorted(CHAPTERS.glob("*.ipynb")):  # the figures' alt texts (book merge)
+        for cell in read_notebook(page).cells:
+            if alt := cell.metadata.get("mystnb", {}).get("image", {}).get("alt"):
+                found.setdefault(alt, []).append(f"chapters/{page.name}")
     for path in sorted((ROOT / "_ext").glob("*.py")):
         for line, message, _, _ in extract_from_file("python", path):
             found.setdefault(message, []).append(f"_ext/{path.name}:{line}")
@@ -134,7 +141,7 @@ def write_pot(path: Path, messages: dict[str, list[str]]) -> None:
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
-    catalog = Catalog(project="d2l-bn", fuzzy=False)
+    catalog = Catalog(project=PROJECT, version=__version__, fuzzy=False)
     for message, places in messages.items():
         catalog.add(message, locations=[(place, None) for place in places])
     with open(path, "wb") as out:
@@ -162,7 +169,8 @@ def fill_neutral(po: Path) -> int:
 def templates(out: Path = GETTEXT) -> Path:
     """Extract every message of the English text into ``out/<catalog>.pot``."""
     sphinx_build("gettext", out, doctrees=out / ".doctrees", gettext_compact=False,
-                 gettext_location=False, gettext_uuid=False)
+                 gettext_location=False, gettext_uuid=False, project=PROJECT,
+                 version=__version__)
     # The HTML templates' messages (sphinx.pot: "Search", "previous page", ...) are the
     # themes' own, which Sphinx and the themes translate with their catalogs.
     (out / "sphinx.pot").unlink(missing_ok=True)

@@ -577,6 +577,64 @@ def test_footer_names_the_licenses(build, build_pt):
     assert "CC BY-SA 4.0" in (ROOT / "LICENSE-text").read_text()
 
 
+class ReaderText(HTMLParser):
+    """What a reader of a page sees or hears, outside code, program output and math: the
+    text, and the attributes read aloud or shown as tooltips and placeholders."""
+
+    ATTRIBUTES = ("alt", "title", "aria-label", "placeholder", "data-bs-title")
+    SKIPPED = ("script", "style", "pre", "code", "math")
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.texts, self.attributes = 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag in self.SKIPPED
+        self.attributes += [(tag, name, value) for name, value in attrs
+                            if name in self.ATTRIBUTES and value]
+
+    def handle_endtag(self, tag):
+        self.depth -= tag in self.SKIPPED
+
+    def handle_data(self, data):
+        if not self.depth and data.strip():
+            self.texts.append(" ".join(data.split()))
+
+
+def english_interface() -> set[str]:
+    """The English of every interface message our catalogs translate differently."""
+    from babel.messages.pofile import read_po
+
+    messages = set()
+    for name in ("site", "sphinx"):
+        with open(ROOT / "locales" / "pt_BR" / "LC_MESSAGES" / f"{name}.po", "rb") as f:
+            messages |= {m.id for m in read_po(f) if m.id and m.string and m.string != m.id}
+    return messages
+
+
+def test_portuguese_pages_show_no_english_interface_text(build, build_pt):
+    """Issue 26: the themes' labels, the footer, the search box, MyST-NB's cell buttons,
+    the figures' alt texts and the bibliography's words are Portuguese on every page."""
+    _, html = build
+    english = english_interface()
+    assert {"Skip to main content", "Toggle primary sidebar", "2026, the d2l_bn authors",
+            "Search this book...", "editors"} <= english
+    pages = sorted((html / "pt").rglob("*.html"))
+    assert len(pages) >= 6, pages
+    for page in pages:
+        reader = ReaderText()
+        reader.feed(page.read_text(encoding="utf-8"))
+        left = sorted({value for _, _, value in reader.attributes if value in english}
+                      | {text for text in reader.texts if text in english})
+        assert left == [], f"{page.relative_to(html)}: English left: {left}"
+    chapter = (html / "pt" / f"{CHAPTER}.html").read_text(encoding="utf-8")
+    bibliography = chapter.split('class="citation"', 1)[1]
+    assert "volume\xa037 de Proceedings" in bibliography, "no Portuguese words in it"
+    assert "Zhiyuan Li e Kaifeng Lyu" in bibliography
+    assert not re.search(r"\bIn <em>|, editors\b|\d+ of <em>", bibliography)
+    assert "© Copyright 2026, os autores do d2l_bn." in " ".join(chapter.split())
+
+
 def test_internal_links_and_anchors_resolve(site, browser):
     assert check_internal_links(site, browser, [f"{page}.html" for page in PAGES.values()]) > 50
 
