@@ -1,13 +1,6 @@
-"""Helpers for the multi-framework batch-normalization course.
-
-Pick a framework with one import line; every backend exports the same names::
-
-    from d2l_bn import torch as d2l        # or: tensorflow, mxnet, jax
-
-Importing ``d2l_bn`` itself loads no deep-learning framework: the framework-free
-pieces live in ``d2l_bn.data`` (the data set), ``d2l_bn.loop`` (the training-loop
-skeleton), ``d2l_bn.plots`` (live training curves and figures) and ``d2l_bn.settings``
-(run settings such as smoke mode).
+"""Helpers for the batch-normalization course: ``from d2l_bn import torch as d2l`` (or
+tensorflow, mxnet, jax); every backend exports the same names. ``d2l_bn`` itself loads
+no framework: ``data``, ``loop``, ``plots`` and ``settings`` are framework-free.
 """
 
 from __future__ import annotations
@@ -15,8 +8,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-# The release, in one place: pyproject.toml reads it, and the single-file editions name it
-# (CONTRIBUTING.md, "Releasing").
+# The release, in one place (pyproject.toml and the single-file editions read it).
 __version__ = "0.2.0"
 
 

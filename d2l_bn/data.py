@@ -1,21 +1,16 @@
-"""Fashion-MNIST from the original idx files: locate, fetch, verify, parse, batch.
+"""Fashion-MNIST from the original idx files: locate, verify, parse, batch.
 
-The four files are looked for in ``$D2L_BN_DATA``, the user cache, then
-``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); the first
-folder holding all four wins (a warning says which when ``$D2L_BN_DATA`` is set but
-incomplete). Otherwise pooch downloads them into ``$D2L_BN_DATA`` or the user cache.
-What is verified, at every load, is the SHA-256 and size of the *decompressed* payload
-(redistributors recompress the ``.gz`` files). Every problem is a ``DatasetError``
-naming the file, what was expected and what to do; a failed download leaves nothing
-behind (no file, no partial file, no folder it created).
+The first of ``$D2L_BN_DATA``, the user cache and ``/usr/share/datasets/fashion-mnist``
+(Debian's ``dataset-fashion-mnist``) holding all four files wins; otherwise
+``d2l_bn.fetch`` downloads them. Every load checks the SHA-256 and size of the
+*decompressed* payload (mirrors recompress the ``.gz`` files). Every problem is a
+``DatasetError`` naming the file, what was expected and what to do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import logging
 import os
 import warnings
 import zlib
@@ -28,7 +23,6 @@ from .settings import DATA_ENV, SMOKE_TRAIN, SMOKE_VAL, check_positive_int, smok
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-DOWNLOAD_RETRIES = 2  # pooch tries a failed download again this many times
 
 # name -> (SHA-256 of the decompressed file, its size in bytes)
 FASHION_MNIST_FILES = {
@@ -107,11 +101,8 @@ def _scan(folder: Path) -> tuple[dict[str, Path], str]:
 
 
 def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
-    """Return the path of each of the four files, downloading them if allowed and needed.
-
-    The first searched folder that holds all four wins. Otherwise, with ``fetch``, the
-    files missing from the download folder (``download_dir()``) are downloaded there.
-    """
+    """The path of each of the four files; with ``fetch``, those missing from
+    ``download_dir()`` are downloaded there when no folder holds all four."""
     searched = []
     for folder in candidate_dirs():
         found, problem = _scan(folder)
@@ -126,84 +117,12 @@ def locate(fetch: bool = True, base_url: str = OFFICIAL_URL) -> dict[str, Path]:
     if not fetch:
         raise DatasetError(f"Fashion-MNIST not found (downloading is switched off): "
                            f"{report}. {GET_DATA}")
+    from .fetch import download  # only when a file is missing
+
     target = download_dir()
     present, _ = _scan(target)
     return {name: present.get(name) or download(name, target, base_url)
             for name in FASHION_MNIST_FILES}
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    for folder in folders:  # deepest first; one that is not empty is in use: kept
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
-def _make_folder(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return those it created, deepest first.
-
-    Another process may create the same folders at the same moment (``exist_ok``). On
-    failure the folders this call created are removed again.
-    """
-    created = [p for p in (folder, *folder.parents) if not p.exists()]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        _remove_empty(created)
-        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
-        what = (f"{blocker} is a file, not a folder" if blocker else
-                f"{err.filename or folder} cannot be created ({err.strerror or err})")
-        raise DatasetError(f"Cannot download Fashion-MNIST into {folder}: {what}. Set "
-                           f"{DATA_ENV} to a folder you can write to (it is created if "
-                           f"needed). {GET_DATA}") from err
-    return created
-
-
-def _fetch(base_url: str, folder: Path, file_name: str) -> None:
-    """Download ``base_url/file_name`` into ``folder`` with pooch: retries, and a
-    temporary file renamed only once complete. No hash of the ``.gz`` (it differs between
-    mirrors: ``read_verified`` checks the payload); pooch's stderr log is silenced."""
-    import pooch  # here, not at the top: reading files that are there needs no pooch
-
-    fetcher = pooch.create(path=folder, base_url=base_url.rstrip("/") + "/",
-                           registry={file_name: None}, retry_if_failed=DOWNLOAD_RETRIES)
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        fetcher.fetch(file_name, progressbar=False)
-    finally:
-        logger.setLevel(level)
-
-
-def download(name: str, folder: Path, base_url: str = OFFICIAL_URL) -> Path:
-    """Download ``name.gz`` into ``folder`` and verify its payload.
-
-    Nothing is left behind on failure: a file that fails verification is deleted, and
-    so are the folders this call created.
-    """
-    folder = Path(folder).absolute()
-    created = _make_folder(folder)
-    url = f"{base_url.rstrip('/')}/{name}.gz"
-    path = folder / f"{name}.gz"
-    try:
-        try:
-            _fetch(base_url, folder, path.name)
-        except Exception as err:
-            raise DatasetError(f"Could not download {url} into {folder}: {err}. "
-                               f"{GET_DATA}") from err
-        # The temporary file is private (mode 0600); a shared cache must be readable by
-        # everyone the umask allows, like any other file the user creates.
-        umask = os.umask(0)
-        os.umask(umask)
-        path.chmod(0o666 & ~umask)
-        read_verified(path, name, remedy=f"The download from {url} was deleted; try "
-                                         f"again later, or get the data another way. "
-                                         f"{GET_DATA}")
-    except BaseException:
-        path.unlink(missing_ok=True)
-        _remove_empty(created)
-        raise
-    return path
 
 
 def _remedy(path: Path) -> str:
@@ -287,26 +206,16 @@ def load_arrays(fetch: bool = True) -> FashionMNISTArrays:
     return FashionMNISTArrays(*arrays.values())  # in the order of FASHION_MNIST_FILES
 
 
-def gather(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Rows ``idx`` of ``array`` with the strides of a fresh array. (``array[idx]`` gives
-    an (N, 1, H, W) batch a channel stride of 1, which PyTorch takes for channels-last
-    and answers with batch-norm kernels ten times slower on the CPU.)"""
-    return np.take(array, idx, axis=0)
-
-
 EVALUATE_ON = ("test", "validation")
 VALIDATION_SIZE = 10_000  # the last 10,000 training images, when held out
 
 
 class FashionMNISTBase:
-    """Framework-free part of ``FashionMNIST``: arrays, splits, shuffling, batching.
-
-    ``evaluate_on``: ``"test"`` (the 10,000 official test images; training uses all
-    60,000) or ``"validation"`` (the last 10,000 training images, held out). Training
-    batches are reshuffled every epoch; a lone last example (it cannot be
-    batch-normalized) joins the batch before it. ``train_size`` keeps only the first
-    that many training images (for experiments with a fixed number of steps). A backend
-    sets ``channels_last`` and ``to_tensor``.
+    """Framework-free part of ``FashionMNIST`` (a backend sets ``channels_last`` and
+    ``to_tensor``). ``evaluate_on``: ``"test"`` (the official 10,000) or
+    ``"validation"`` (the last 10,000 training images, held out); ``train_size`` keeps
+    the first that many training images. Training batches are reshuffled every epoch; a
+    lone last example (it cannot be batch-normalized) joins the batch before it.
     """
 
     channels_last = False
@@ -372,8 +281,11 @@ class FashionMNISTBase:
         # A fresh permutation per call = shuffled per example every epoch.
         order = np.random.permutation(len(y)) if train else np.arange(len(y))
         for start, stop in self._bounds(len(y), train):
+            # np.take, not X[idx]: that gives an (N, 1, H, W) batch a channel stride of
+            # 1, which PyTorch takes for channels-last (batch norm ten times slower).
             idx = order[start:stop]
-            yield self.to_tensor(gather(X, idx)), self.to_tensor(gather(y, idx))
+            yield (self.to_tensor(np.take(X, idx, axis=0)),
+                   self.to_tensor(np.take(y, idx, axis=0)))
 
     def train_dataloader(self):
         """Minibatches of the training split, reshuffled at every call."""

@@ -1,18 +1,11 @@
 """JAX backend (Flax NNX): ``from d2l_bn import jax as d2l``.
 
-Models are Flax NNX modules: layers are Python objects holding their parameters
-(``nnx.Param``) and running statistics (``nnx.BatchStat``). The training step is a pure
-function under ``jax.jit``: ``nnx.split`` turns the model into a static *graph
-definition* and arrays (parameters, other variables such as BN's running statistics, and
-plain data such as the learning rate); the step merges them into a model inside the
-trace, in training mode (``model.train()``), applies SGD and returns the new arrays.
-The model object is brought up to date (``nnx.update``) after every epoch and whenever
-``fit`` stops. Evaluation runs in prediction mode (``model.eval()``).
-
-Randomness comes from explicit PRNG keys: every function that draws weights takes a
-``key`` (or Flax's ``rngs``), by default the next key of the stream that
-``set_seed(seed)`` starts (``next_key``, ``rngs``). Images are NHWC ``jax.Array``s;
-labels are int32 (JAX's default integer width).
+Models are Flax NNX modules holding their parameters (``nnx.Param``) and running
+statistics (``nnx.BatchStat``). The training step is pure under ``jax.jit``: it merges
+the model's graph definition and arrays (``nnx.split``), trains in ``model.train()``
+mode and returns the new arrays; the model is updated (``nnx.update``) after every
+epoch. Weights are drawn from explicit keys, by default the stream ``set_seed`` starts
+(``nnx.Rngs(next_key())``). Images are NHWC; labels int32.
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ import numpy as np
 from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import ProgressBoard, plot_diagnostics, plot_ghost, plot_histories, show
+from .plots import ProgressBoard, show
 from .settings import smoke_mode
 
 with framework_imports("jax"):
@@ -34,9 +27,8 @@ with framework_imports("jax"):
     import optax
     from flax import nnx
 
-__all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "next_key", "plot_diagnostics", "plot_ghost",
-           "plot_histories", "rngs", "set_seed", "show", "smoke_mode", "try_gpu"]
+__all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard", "Trainer",
+           "init_cnn", "next_key", "set_seed", "show", "smoke_mode", "try_gpu"]
 
 _stream = {"key": jax.random.key(0), "count": 0}  # the key stream set_seed starts
 
@@ -54,17 +46,9 @@ def next_key() -> jax.Array:
     return jax.random.fold_in(_stream["key"], _stream["count"])
 
 
-def rngs() -> nnx.Rngs:
-    """Flax's ``nnx.Rngs`` for building one model, from ``next_key()``."""
-    return nnx.Rngs(next_key())
-
-
 def try_gpu(i: int = 0) -> jax.Device:
     """GPU ``i`` if it exists, else the CPU."""
-    try:
-        gpus = jax.devices("gpu")
-    except RuntimeError:  # no GPU backend installed
-        gpus = []
+    gpus = [device for device in jax.devices() if device.platform == "gpu"]
     return gpus[i] if len(gpus) > i else jax.devices("cpu")[0]
 
 
@@ -74,19 +58,14 @@ class FashionMNIST(FashionMNISTBase):
     channels_last = True
 
     def to_tensor(self, array: np.ndarray) -> jax.Array:
-        if array.dtype == np.int64:  # JAX computes in 32 bits unless told otherwise
-            array = array.astype(np.int32)
-        return jax.device_put(array, try_gpu())
+        dtype = np.int32 if array.dtype == np.int64 else array.dtype  # JAX's 32-bit default
+        return jax.device_put(array.astype(dtype, copy=False), try_gpu())
 
 
 def init_cnn(model: nnx.Module, key: jax.Array | None = None) -> None:
-    """Xavier-uniform kernels and zero biases for every convolution and dense layer.
-
-    ``key`` defaults to ``next_key()``. Flax creates weights when a layer is built, so
-    this works on any model at any time (it overwrites the weights).
-    """
-    key = next_key() if key is None else key
-    xavier = jax.nn.initializers.xavier_uniform()
+    """Xavier-uniform kernels and zero biases for every convolution and dense layer
+    (overwriting them); ``key`` defaults to ``next_key()``."""
+    key, xavier = next_key() if key is None else key, jax.nn.initializers.xavier_uniform()
     layers = [m for _, m in nnx.iter_graph(model) if isinstance(m, (nnx.Conv, nnx.Linear))]
     for layer, k in zip(layers, jax.random.split(key, max(len(layers), 1))):
         layer.kernel[...] = xavier(k, layer.kernel.shape, layer.kernel.dtype)
@@ -98,9 +77,7 @@ class Classifier(nnx.Module):
     """Base for classification models: subclasses set ``self.net`` (or override __call__)."""
 
     def __init__(self, lr: float = 0.1):
-        # Data, not structure (nnx.data): the compiled steps take it as an argument, so
-        # models that differ only in their learning rate share them.
-        self.lr = nnx.data(lr)
+        self.lr = nnx.data(lr)  # data, not structure: models differing only in lr share steps
 
     def __call__(self, X: jax.Array) -> jax.Array:
         return self.net(X)
@@ -114,25 +91,21 @@ class Classifier(nnx.Module):
         return (y_hat.argmax(axis=1) == y).astype(jnp.float32).mean()
 
     def training_step(self, X: jax.Array, y: jax.Array):
-        """(loss, accuracy) on a batch; the caller has put the model in training mode
-        (``model.train()``). A pure computation: differentiate it with ``nnx.grad``."""
+        """(loss, accuracy) on a batch, in the mode the caller set (``model.train()`` or
+        ``model.eval()``); pure: differentiate it with ``nnx.grad``."""
         y_hat = self(X)
         return self.cross_entropy(y_hat, y), self.accuracy(y_hat, y)
 
     def validation_step(self, X: jax.Array, y: jax.Array):
-        """(loss, accuracy) on a batch; the caller has put the model in prediction mode
-        (``model.eval()``)."""
-        return self.training_step(X, y)
+        return self.training_step(X, y)  # the caller has set model.eval()
 
     def configure_optimizers(self) -> optax.GradientTransformation:
-        """Plain SGD (optax), applied by the trainer to the ``nnx.Param``s only: BN's
-        running statistics (``nnx.BatchStat``) are not trained."""
+        """Plain SGD (optax) on the ``nnx.Param``s only (not BN's running statistics)."""
         return optax.sgd(self.lr)
 
 
 def _split(model: Classifier):
-    """(graph definition, params, other variables, plain data such as ``lr``), the
-    arrays on the device (jax.jit compiles again for arrays placed differently)."""
+    """(graph definition, params, other variables, data such as ``lr``) on the device."""
     model.eval()  # the mode is static: the same for every split (the steps set theirs)
     graphdef, *state = nnx.split(model, nnx.Param, nnx.Variable, ...)
     return graphdef, *jax.device_put(state, try_gpu())
@@ -140,8 +113,7 @@ def _split(model: Classifier):
 
 @functools.lru_cache(maxsize=8)  # bounded: a long session builds many model classes
 def _steps(graphdef):
-    """The jitted (training step, evaluation step) of one model structure, shared by
-    every model of that structure; a new batch shape compiles once more."""
+    """The jitted (training step, evaluation step), shared by models of one structure."""
 
     def sgd_step(params, rest, data, opt_state, sums, X, y):
         model = nnx.merge(graphdef, params, rest, data)
@@ -197,9 +169,7 @@ class Trainer(TrainerBase):
         self._sums = jax.device_put(jnp.zeros(2), self.device)
         return loss_sum, correct
 
-    def evaluate(self, model, data) -> tuple[float, float]:
-        """(mean loss, accuracy) over the evaluation split, in prediction mode, with the
-        model's current state (also after you change its statistics by hand)."""
+    def evaluate(self, model, data) -> tuple[float, float]:  # from the model's current state
         graphdef, *self._state = _split(model)
         _, self._eval_step = _steps(graphdef)
         return super().evaluate(model, data)

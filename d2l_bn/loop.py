@@ -1,9 +1,6 @@
 """The framework-free skeleton of ``Trainer``: epochs, timing, curves, checks, summary.
-
-Before the first step ``fit`` checks its inputs: the learning rate (``model.lr``) is a
-positive finite number, and every label is an integer in ``[0, K)`` for a model with
-``K`` outputs (MXNet's softmax cross-entropy would clip bad labels and train on).
-"""
+``fit`` first checks the learning rate and that every label is in ``[0, K)`` for ``K``
+outputs (MXNet's softmax cross-entropy would clip bad labels and train on)."""
 
 from __future__ import annotations
 
@@ -19,9 +16,8 @@ from .settings import check_positive_int, smoke_mode, tally
 
 POINTS_PER_EPOCH = 4  # how often the training-loss curve gets a point
 DIVERGENCE_FACTOR = 10
-"""A run has diverged when the mean training loss of a window (a quarter epoch) is not
-finite or exceeds ``DIVERGENCE_FACTOR * ln K``: ten times the loss of a uniform guess
-over K classes (23.0 for K = 10). A model that learns anything stays far below it."""
+"""A run has diverged when the mean training loss of a quarter epoch is not finite or
+exceeds ``DIVERGENCE_FACTOR * ln K``, ten times a uniform guess's (23.0 for K = 10)."""
 
 
 def split_prefix(evaluated_on: str) -> str:
@@ -44,14 +40,8 @@ def _by_split(split: str, field: str) -> property:
 
 @dataclass
 class FitResult:
-    """What one ``Trainer.fit`` call achieved: the last finished epoch's numbers.
-
-    ``evaluated_on`` names the images behind ``eval_loss`` and ``eval_acc``:
-    ``"validation"`` (held-out training images) or ``"test"``; read them by their name,
-    ``valid_acc`` or ``test_acc`` (and ``valid_loss``, ``test_loss``), which refuse the
-    other split. A run that ``diverged`` reports the last epoch it finished (epoch 0 and
-    NaN if none) and says why in ``message``.
-    """
+    """The last finished epoch of one ``fit`` (0 and NaN if none); ``valid_acc`` or
+    ``test_acc`` (and ``_loss``) refuse the other split; ``message`` says why it diverged."""
 
     epochs: int
     train_loss: float
@@ -113,18 +103,11 @@ def check_labels(data, num_outputs: int) -> None:
 
 
 class TrainerBase:
-    """Minibatch SGD for ``max_epochs`` epochs (one epoch in smoke mode).
-
-    A backend's ``Trainer`` implements the hooks: ``build(model, data)`` creates and
-    initializes the weights (once per model) and returns the number of outputs;
-    ``prepare_steps(model, data)`` makes the optimizer (and compiles the steps);
-    ``train_step(model, X, y)`` is one SGD step **in training mode** that adds the batch's
-    summed loss and correct count to sums kept on the device, which ``pop_train_sums()``
-    returns as numbers and resets; ``eval_step(model, X, y)`` gives (mean loss, number
-    correct) **in prediction mode**; ``set_prediction_mode(model)``; ``device_name()``.
-    The sums are read only where the loss curve gets a point: a read waits for the
-    device, and frameworks that run steps asynchronously would lose that overlap.
-    """
+    """Minibatch SGD for ``max_epochs`` epochs (one in smoke mode). A backend implements
+    ``build`` (weights, once; returns the outputs), ``prepare_steps``, ``train_step`` (SGD,
+    **training mode**; adds loss and correct count to sums on the device, which
+    ``pop_train_sums`` reads only where the loss curve gets a point: a read waits for the
+    device), ``eval_step`` (**prediction mode**), ``set_prediction_mode``, ``device_name``."""
 
     def __init__(self, max_epochs: int, board: bool = True, verbose: bool = True):
         check_positive_int(max_epochs, "max_epochs")
@@ -136,20 +119,14 @@ class TrainerBase:
         self.num_outputs = 0
 
     def prepare(self, model, data) -> None:
-        """Build and initialize the model, check the labels against its outputs, make the
-        optimizer; ``fit`` calls it, and so must anyone calling ``fit_epoch`` directly."""
+        """Build the model, check the labels, make the optimizer (before ``fit_epoch``)."""
         self.num_outputs = self.build(model, data)
         check_labels(data, self.num_outputs)
         self.prepare_steps(model, data)
 
     def fit(self, model, data) -> FitResult:
-        """Train ``model`` on ``data``; evaluate after every epoch; print one summary line.
-
-        ``history`` gets one entry per finished epoch and ``result`` is set when the run
-        ends, diverged or not. If the run is interrupted (Ctrl-C, an error), ``result``
-        stays None, ``history`` holds the finished epochs and the model is left in
-        prediction mode.
-        """
+        """Train, evaluate every epoch, print a summary; ``result`` stays None if
+        interrupted. ``history`` holds the finished epochs; ends in prediction mode."""
         self.history, self.result = [], None
         check_learning_rate(getattr(model, "lr", None))
         try:
@@ -162,9 +139,8 @@ class TrainerBase:
         return self.result
 
     def _run(self, model, data) -> FitResult:
-        self.board = ProgressBoard(title=type(model).__name__) if self.use_board else None
-        if self.board:
-            self.board.xlim = (0, self.max_epochs)
+        self.board = ProgressBoard(title=type(model).__name__, xlim=(0, self.max_epochs)) \
+            if self.use_board else None
         train_seconds, train_examples, message = 0.0, 0, ""
         split = getattr(data, "evaluate_on", "validation")
         name = split_prefix(split)
@@ -219,8 +195,8 @@ class TrainerBase:
                 return EpochStats(n + window_n, math.nan, math.nan, seconds, (
                     f"diverged: the mean training loss of epoch {epoch + 1}, batches "
                     f"{first + 1}-{i + 1}, was {mean_loss:.4g}, above {limit:.1f} "
-                    f"({DIVERGENCE_FACTOR} x ln {self.num_outputs}, ten times the loss of "
-                    f"a uniform guess); stopped this run (the learning rate is probably too "
+                    f"({DIVERGENCE_FACTOR} x ln {self.num_outputs}, ten times the loss of a "
+                    f"uniform guess); stopped this run (the learning rate is probably too "
                     f"large). History up to the last finished epoch is kept."))
             total_loss += loss_sum
             total_correct += correct
@@ -234,8 +210,7 @@ class TrainerBase:
 
     def evaluate(self, model, data) -> tuple[float, float]:
         """(mean loss, accuracy) over the evaluation split, in prediction mode."""
-        total_loss = total_correct = 0.0
-        n = 0
+        total_loss = total_correct = n = 0
         for X, y in data.val_dataloader():
             loss, correct = self.eval_step(model, X, y)
             total_loss += loss * int(y.shape[0])

@@ -24,7 +24,7 @@ if "bool" not in vars(np):  # compatibility shim (see the module docstring); no 
 from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import ProgressBoard, plot_diagnostics, plot_ghost, plot_histories, show
+from .plots import ProgressBoard, show
 from .settings import smoke_mode
 
 # MXNet 1.9.1 imports modules deprecated in Python 3.11
@@ -34,8 +34,7 @@ with warnings.catch_warnings(), framework_imports("mxnet"):
     from mxnet import autograd, gluon
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "plot_diagnostics", "plot_ghost", "plot_histories",
-           "set_seed", "show", "smoke_mode", "try_gpu"]
+           "Trainer", "init_cnn", "set_seed", "show", "smoke_mode", "try_gpu"]
 
 
 def set_seed(seed: int) -> None:

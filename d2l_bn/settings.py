@@ -1,18 +1,8 @@
 """Run settings read from the environment, and the check of integer arguments.
 
-``D2L_BN_SMOKE``
-    ``1`` (or ``true``, ``yes``, ``on``) makes every training run tiny: a small subset
-    of each split and one epoch, nothing else changed; the test suite uses it to
-    execute every notebook quickly. ``0``, ``false``, ``no``, ``off``, ``disabled`` or
-    unset mean full runs. Anything else is an error rather than a guess.
-``D2L_BN_DATA``
-    a folder searched first for the four Fashion-MNIST files, and where they are
-    downloaded if they are found nowhere (see ``d2l_bn.data``).
-``D2L_BN_TALLY``
-    a file to which every ``Trainer.fit`` appends one JSON line, the training examples
-    it processed and their seconds; ``book execute`` sets it to record what a
-    notebook's run trained. Unset: nothing is written.
-"""
+``D2L_BN_SMOKE=1``: tiny training runs (part of each split, one epoch) for the tests.
+``D2L_BN_DATA``: the folder searched first for the data (and downloaded to).
+``D2L_BN_TALLY``: a file where ``Trainer.fit`` logs its examples and seconds."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """TensorFlow / Keras 3 backend: ``from d2l_bn import tensorflow as d2l``.
 
-Keras layers such as ``BatchNormalization`` behave as in training only when they are
-called with ``training=True``. The trainer below passes ``training=True`` for every SGD
-step and ``training=False`` for validation, explicitly (an earlier edition of the book
-left it out, so its BN layers never left inference mode).
+Keras's ``BatchNormalization`` uses batch statistics only when called with
+``training=True``: the trainer passes it for every SGD step and ``training=False`` for
+evaluation (an earlier edition of the book left it out, so BN never left inference mode).
 """
 
 from __future__ import annotations
@@ -17,20 +16,15 @@ import numpy as np
 from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import ProgressBoard, plot_diagnostics, plot_ghost, plot_histories, show
+from .plots import ProgressBoard, show
 from .settings import smoke_mode
 
 
 @contextlib.contextmanager
 def _native_stderr_silenced():
-    """Discard what C++ code writes to file descriptor 2 while the block runs.
-
-    TensorFlow 2.21 logs start-up notices (absl's "log messages before InitializeLog",
-    oneDNN's "custom operations are on") from C++ at import time, below Python's
-    ``sys.stderr`` and regardless of ``TF_CPP_MIN_LOG_LEVEL``; Jupyter would show them
-    in the output of whichever cell imports TensorFlow. Python exceptions still
-    propagate (and print) after the descriptor is restored.
-    """
+    """Discard what C++ writes to file descriptor 2 meanwhile: TensorFlow's start-up
+    notices (absl, oneDNN), which ignore ``TF_CPP_MIN_LOG_LEVEL`` and would show in the
+    importing cell's output. Python exceptions still propagate."""
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -48,8 +42,7 @@ with _native_stderr_silenced(), framework_imports("tensorflow"):
     import tensorflow as tf
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "plot_diagnostics", "plot_ghost", "plot_histories",
-           "set_seed", "show", "smoke_mode", "try_gpu"]
+           "Trainer", "init_cnn", "set_seed", "show", "smoke_mode", "try_gpu"]
 
 
 def set_seed(seed: int) -> None:
@@ -72,19 +65,15 @@ class FashionMNIST(FashionMNISTBase):
 
 
 def _sublayers(layer: keras.layers.Layer):
-    """Every layer nested in ``layer`` through the public ``layers`` lists (models and
-    ``Sequential``), depth first."""
+    """Every layer nested in ``layer`` (through the public ``layers`` lists)."""
     for sub in getattr(layer, "layers", []):
         yield sub
         yield from _sublayers(sub)
 
 
 def init_cnn(model: keras.Model) -> None:
-    """Xavier-uniform kernels and zero biases for every convolution and dense layer.
-
-    Keras creates weights on the first call, so call the model on one batch first
-    (``Trainer.fit`` does); before that this raises a ValueError.
-    """
+    """Xavier-uniform kernels and zero biases for every convolution and dense layer (the
+    weights exist after the model's first call, which ``Trainer.fit`` makes)."""
     xavier = keras.initializers.GlorotUniform()
     layers = [layer for layer in _sublayers(model)
               if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]

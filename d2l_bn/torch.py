@@ -9,7 +9,7 @@ import numpy as np
 from . import framework_imports
 from .data import DatasetError, FashionMNISTBase
 from .loop import FitResult, TrainerBase
-from .plots import ProgressBoard, plot_diagnostics, plot_ghost, plot_histories, show
+from .plots import ProgressBoard, show
 from .settings import smoke_mode
 
 with framework_imports("torch"):
@@ -18,8 +18,7 @@ with framework_imports("torch"):
     from torch.nn import functional as F
 
 __all__ = ["Classifier", "DatasetError", "FashionMNIST", "FitResult", "ProgressBoard",
-           "Trainer", "init_cnn", "plot_diagnostics", "plot_ghost", "plot_histories",
-           "set_seed", "show", "smoke_mode", "try_gpu"]
+           "Trainer", "init_cnn", "set_seed", "show", "smoke_mode", "try_gpu"]
 
 
 def set_seed(seed: int) -> None:

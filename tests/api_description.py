@@ -6,7 +6,8 @@ runs this file as a script with each environment's Python::
     .venv-mxnet/bin/python tests/api_description.py mxnet
 
 and reads the JSON it prints: the backend's public names, those without a docstring,
-and the parameters of every signature in ``SIGNATURES``. It imports only ``d2l_bn``.
+the parameters of every signature in ``SIGNATURES``, and the lines of each ``d2l_bn``
+module that importing the backend loads. It imports only ``d2l_bn``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import inspect
 import json
 import sys
+from pathlib import Path
 
 # (object, method) pairs whose parameters must agree across frameworks
 SIGNATURES = [("FashionMNIST", "__init__"), ("Trainer", "__init__"), ("Trainer", "fit"),
@@ -39,7 +41,10 @@ def describe_backend(module_name: str) -> dict:
     return {"all": sorted(module.__all__),
             "undocumented": [n for n in module.__all__ if not getattr(module, n).__doc__],
             "signatures": {f"{name}.{method}": parameters(module, name, method)
-                           for name, method in SIGNATURES}}
+                           for name, method in SIGNATURES},
+            "package_lines": {name: len(Path(loaded.__file__).read_text().splitlines())
+                              for name, loaded in sys.modules.items()
+                              if name.split(".")[0] == "d2l_bn"}}
 
 
 if __name__ == "__main__":

@@ -34,9 +34,10 @@ REQUIRED = {"FashionMNIST", "Classifier", "Trainer", "ProgressBoard", "try_gpu",
 DESCRIBE = Path(__file__).with_name("api_description.py")
 # The documented extras of a backend (CONTRIBUTING.md; d2l_bn/jax.py): JAX draws its random
 # numbers from explicit PRNG keys, so it also exports the key stream that set_seed starts
-# (next_key, and rngs for building Flax models) and init_cnn takes an optional key.
+# (next_key: build Flax models with nnx.Rngs(d2l.next_key())) and init_cnn takes an
+# optional key.
 # Extra parameters come last and have defaults, so a call that works elsewhere works here.
-EXTRAS = {"jax": {"names": {"next_key", "rngs"},
+EXTRAS = {"jax": {"names": {"next_key"},
                   "parameters": {"init_cnn": [["key", "POSITIONAL_OR_KEYWORD", "None"]]}}}
 
 
@@ -49,6 +50,19 @@ def describe(framework: str) -> dict:
                           capture_output=True, text=True, cwd=environments.ROOT)
     assert done.returncode == 0, f"{framework}: {done.stderr[-3000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# What a learner's notebook of one framework imports of d2l_bn, in lines (issue 28): the
+# package is plumbing, so it stays small enough to read in one sitting.
+LEARNER_LINES = 900
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_one_framework_imports_at_most_900_lines_of_the_package(framework):
+    lines = describe(framework)["package_lines"]
+    assert "d2l_bn.fetch" not in lines, "the download code loads only when a file is missing"
+    assert "d2l_bn.data" in lines and f"d2l_bn.{BACKEND_MODULES[framework]}" in lines
+    assert sum(lines.values()) <= LEARNER_LINES, lines
 
 
 def extras(framework: str) -> dict:
@@ -105,7 +119,7 @@ def lenet_like(framework, d2l):
                                 keras.layers.Dense(10)])
     elif framework == "jax":  # Flax has no lazily sized layers: 28 x 28 inputs
         from flax import nnx
-        rngs = d2l.rngs()
+        rngs = nnx.Rngs(d2l.next_key())
         net = nnx.Sequential(nnx.Conv(1, 4, kernel_size=(5, 5), padding="VALID", rngs=rngs),
                              lambda X: X.reshape(X.shape[0], -1),
                              nnx.Linear(24 * 24 * 4, 10, rngs=rngs))

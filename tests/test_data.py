@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from d2l_bn import data
+from d2l_bn import data, fetch
 
 LABELS = "train-labels-idx1-ubyte"
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def isolated(monkeypatch, tmp_path):
     cache, system = tmp_path / "user-cache", tmp_path / "system"
     monkeypatch.setattr(data, "cache_dir", lambda: cache)
     monkeypatch.setattr(data, "SYSTEM_DIR", system)
-    monkeypatch.setattr(data, "DOWNLOAD_RETRIES", 0)
+    monkeypatch.setattr(fetch, "DOWNLOAD_RETRIES", 0)
     return cache, system
 
 
@@ -266,10 +266,10 @@ def test_a_failed_download_is_tried_again(fake_files, isolated, file_server, mon
     cache, _ = isolated
     handler.fail_first = 1
     with pytest.raises(data.DatasetError, match="503"):  # without retries: an error
-        data.download(LABELS, cache, url)
+        fetch.download(LABELS, cache, url)
     handler.requests = 0
-    monkeypatch.setattr(data, "DOWNLOAD_RETRIES", 1)
-    assert data.read_verified(data.download(LABELS, cache, url)) == fake_files[LABELS]
+    monkeypatch.setattr(fetch, "DOWNLOAD_RETRIES", 1)
+    assert data.read_verified(fetch.download(LABELS, cache, url)) == fake_files[LABELS]
     assert handler.requests == 2
 
 
@@ -299,7 +299,7 @@ def test_failed_download_leaves_nothing_behind(fake_files, isolated, file_server
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(data.DATA_ENV, "new/data")  # relative, and does not exist yet
     with pytest.raises(data.DatasetError) as err:
-        data.download(LABELS, data.download_dir(), url)
+        fetch.download(LABELS, data.download_dir(), url)
     assert LABELS in str(err.value)
     assert not (tmp_path / "new").exists()  # no file, no partial file, no empty folder
 
@@ -311,14 +311,14 @@ def test_corrupt_download_is_not_kept_so_a_retry_can_succeed(fake_files, isolate
     served = folder / f"{LABELS}.gz"
     served.write_bytes(corrupt_deflate(fake_files[LABELS]))
     with pytest.raises(data.DatasetError, match="cannot be decompressed"):
-        data.download(LABELS, cache, url)
+        fetch.download(LABELS, cache, url)
     served.write_bytes(gzip.compress(fake_files[LABELS]))
-    assert data.read_verified(data.download(LABELS, cache, url)) == fake_files[LABELS]
+    assert data.read_verified(fetch.download(LABELS, cache, url)) == fake_files[LABELS]
 
 
 def test_unreachable_server_is_a_clear_error(isolated, tmp_path):
     with pytest.raises(data.DatasetError, match="Could not download") as err:
-        data.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
+        fetch.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
     assert "dataset-fashion-mnist" in str(err.value)
     assert not (tmp_path / "cache").exists()
 
@@ -326,7 +326,7 @@ def test_unreachable_server_is_a_clear_error(isolated, tmp_path):
 def test_download_without_pooch_says_what_to_install(isolated, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "pooch", None)  # import pooch -> ImportError
     with pytest.raises(data.DatasetError, match=r"pooch.*`pip install pooch`") as err:
-        data.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
+        fetch.download(LABELS, tmp_path / "cache", "http://127.0.0.1:9/")
     assert "dataset-fashion-mnist" in str(err.value)  # the other ways to get the data
     assert not (tmp_path / "cache").exists()
 
@@ -365,7 +365,7 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(isolated, file_server, tm
     (folder / f"{LABELS}.gz").write_bytes(gzip.compress(big))
     with mounted_tmpfs(tmp_path / "tiny", "size=64k") as tiny:
         with pytest.raises(data.DatasetError, match="Could not download") as err:
-            data.download(LABELS, tiny / "cache", url)
+            fetch.download(LABELS, tiny / "cache", url)
         assert "No space left" in str(err.value)
         assert list(tiny.iterdir()) == []
 
@@ -374,7 +374,7 @@ def test_read_only_mount_is_a_clear_error(isolated, file_server, tmp_path):
     _, url, _ = file_server
     with mounted_tmpfs(tmp_path / "ro", "ro,size=64k") as ro:
         with pytest.raises(data.DatasetError, match="cannot be created") as err:
-            data.download(LABELS, ro / "deep" / "cache", url)
+            fetch.download(LABELS, ro / "deep" / "cache", url)
         assert "Read-only file system" in str(err.value) and data.DATA_ENV in str(err.value)
 
 
@@ -416,7 +416,7 @@ def unprivileged(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 PERMISSION_SCRIPT = """
 import gzip, hashlib, json, sys, warnings
 from pathlib import Path
-from d2l_bn import data
+from d2l_bn import data, fetch
 payloads = {k: bytes.fromhex(v) for k, v in json.loads(sys.argv[1]).items()}
 data.FASHION_MNIST_FILES.update(
     {k: (hashlib.sha256(p).hexdigest(), len(p)) for k, p in payloads.items()})

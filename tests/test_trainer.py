@@ -55,7 +55,7 @@ def tiny_model(framework: str, d2l, lr: float, with_bn: bool, outputs: int = 10)
             return bn.moving_mean.numpy().copy()
     elif framework == "jax":
         from flax import nnx
-        rngs = d2l.rngs()
+        rngs = nnx.Rngs(d2l.next_key())
         bn = nnx.BatchNorm(32, rngs=rngs)
         net = nnx.Sequential(flatten, nnx.Linear(784, 32, rngs=rngs), *([bn] if with_bn else []),
                              nnx.relu, nnx.Linear(32, outputs, rngs=rngs))
@@ -106,7 +106,7 @@ def test_loaders_layout_types_and_shuffling(framework, d2l, smoke):
 @pytest.mark.parametrize("framework", ["pytorch"])  # its environment's pass runs it
 def test_pytorch_batches_are_not_mistaken_for_channels_last(framework, smoke):
     """A (N, 1, H, W) batch from ``X[idx]`` has a channel stride of 1, which PyTorch reads
-    as channels-last and answers with much slower batch-norm kernels (see d2l_bn.data.gather)."""
+    as channels-last and answers with much slower batch-norm kernels (see FashionMNISTBase._batches in d2l_bn.data)."""
     import torch
 
     from d2l_bn import torch as d2l
