@@ -1,12 +1,6 @@
-"""Run the benchmark suite: ``python -m benchmarks [--quick] [--frameworks ...] [--repeats N]``.
-
-Prints the tables and writes latest.json and latest.md into benchmarks/results
-(a ``--quick`` run into a temporary folder, so it never replaces a real run's files; or
-``--output DIR``). Every framework is measured in its own fresh worker process (its own
-environment's Python, see ``book.environments``), one after the other; nothing runs in
-parallel. A full run starts only on a quiet machine (``book.quiet``; ``--force``
-overrides) and records how many cores other processes used while it ran.
-"""
+"""``python -m benchmarks [--quick] [--frameworks ...]``: the tables, printed and written to
+benchmarks/results (``--quick``: a temporary folder); one fresh worker per framework, in
+turn. A full run starts only on a quiet machine (``--force``) and records its contention."""
 
 from __future__ import annotations
 
@@ -18,20 +12,17 @@ import sys
 import tempfile
 import time
 import traceback
-from collections import deque
 from pathlib import Path
 
 from book import environments, quiet
-from d2l_bn import BACKEND_MODULES, FRAMEWORKS
+from d2l_bn import FRAMEWORKS
 
-from . import SCHEMA, data_load, machine, report, summary
-from .config import make_config
+from . import SCHEMA, data_load, machine, report
+from .config import FULL, QUICK
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK_RESULTS = Path(tempfile.gettempdir()) / "d2l_bn-benchmarks-quick"
-NAMES = {**{module: name for name, module in BACKEND_MODULES.items()},
-         **{name: name for name in FRAMEWORKS}}  # "torch" or "pytorch" -> "pytorch"
 
 
 def log(message: str) -> None:
@@ -51,28 +42,13 @@ def run_worker(framework: str, config, env: dict, tmp: Path) -> dict:
     (``book.environments``; outside them, this one); its progress goes to stderr."""
     out = tmp / f"{framework}.json"
     python = sys.executable if environments.current() is None else environments.python(framework)
-    cmd = [str(python), "-m", "benchmarks.worker", framework,
-           "--config", json.dumps(config.as_dict()), "--out", str(out)]
-    tail: deque[str] = deque(maxlen=40)
-    with subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        for line in proc.stderr:
-            tail.append(line)
-            sys.stderr.write(line)
-    if proc.returncode != 0 or not out.exists():
-        return {"framework": framework, "errors": {
-            "worker": f"worker exited with code {proc.returncode}:\n" + "".join(tail)}}
+    done = subprocess.run([str(python), "-m", "benchmarks.worker", framework, "--config",
+                           json.dumps(config.as_dict()), "--out", str(out)],
+                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=False)
+    if done.returncode != 0 or not out.exists():
+        return {"framework": framework, "errors": {"worker": (
+            f"worker exited with code {done.returncode} (its log is above)")}}
     return json.loads(out.read_text())
-
-
-def chosen_frameworks(names: list[str] | None) -> list[str]:
-    """The frameworks asked for (comma- or space-separated), in d2l_bn.FRAMEWORKS order."""
-    asked = {part.strip().lower() for name in names or FRAMEWORKS for part in name.split(",")}
-    unknown = sorted(asked - set(NAMES))
-    if unknown:
-        raise SystemExit(f"unknown framework(s) {', '.join(unknown)}; choose from "
-                         f"{', '.join(FRAMEWORKS)}")
-    return [fw for fw in FRAMEWORKS if fw in {NAMES[name] for name in asked}]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,24 +56,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, 2 repeats: checks that everything runs (for tests)")
-    parser.add_argument("--frameworks", nargs="+", metavar="NAME",
-                        help=f"subset of {', '.join(FRAMEWORKS)} (default: all)")
-    parser.add_argument("--repeats", type=int, metavar="N",
-                        help="timed repeats per side (default 7, and 15 for the Trainer "
-                             "overhead; 2 with --quick)")
+    parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=FRAMEWORKS,
+                        help="a subset (default: all)")
     parser.add_argument("--force", action="store_true",
                         help="start a full run even on a busy machine (the results say so)")
     parser.add_argument("--output", type=Path, metavar="DIR",
                         help=f"where latest.json and latest.md go (default: benchmarks/results; "
                              f"with --quick: {QUICK_RESULTS})")
     args = parser.parse_args(argv)
-    if args.output is None:
-        args.output = QUICK_RESULTS if args.quick else RESULTS
-    try:
-        args.config = make_config(args.quick, args.repeats)
-    except ValueError as err:
-        parser.error(str(err))
-    args.frameworks = chosen_frameworks(args.frameworks)
+    args.output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
+    args.config = QUICK if args.quick else FULL
+    args.frameworks = [fw for fw in FRAMEWORKS if fw in args.frameworks]  # the usual order
     return args
 
 
@@ -130,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             results["frameworks"][fw] = run_worker(fw, config, env, Path(tmp))
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["machine"]["other_cores"] = round(usage.stop().other_cores, 3)
-    results["verdicts"] = summary.verdicts(results)
+    results["verdicts"] = report.verdicts(results)
     results["seconds"] = time.perf_counter() - started
     paths = report.write_all(results, args.output)
     print(report.render_markdown(results), end="")

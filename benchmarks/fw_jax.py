@@ -1,9 +1,5 @@
-"""JAX (Flax NNX) adapter: the same small names as ``fw_torch`` and ``fw_tensorflow``.
-
-Images are NHWC. One mode, ``jit``: every measured call is a ``jax.jit``-compiled pure
-function of arrays (compiled in the warm-up, outside the timing). JAX dispatches work
-asynchronously, so ``sync`` blocks until the result is ready.
-"""
+"""JAX (Flax NNX) adapter (the names of ``benchmarks.worker``). NHWC; one mode, ``jit``
+(compiled in the warm-up); dispatch is asynchronous, so ``sync`` blocks on the result."""
 
 from __future__ import annotations
 
@@ -18,12 +14,8 @@ from d2l_bn import jax as d2l
 LAYOUT = "NHWC"
 MODES = ("jit",)
 LOOP_MODE = "jit"  # the mode of the raw training loop (and of d2l's Trainer)
-RAW_LOOP = ("numpy permutation per epoch; jnp.asarray(np.take(X, idx, axis=0)) and the same "
-            "for y; one jax.jit-compiled pure step on (params, batch statistics) split "
-            "once with nnx.split: the model merged in training mode, mean softmax "
-            "cross-entropy, nnx.value_and_grad, params - lr * grads with jax.tree.map; "
-            "the state kept between steps as arrays; block_until_ready once after the "
-            "last step")
+RAW_LOOP = ("np.take batches, jnp.asarray; one jitted pure step on the nnx.split state "
+            "(nnx.value_and_grad, params - lr * grads); block_until_ready after the last step")
 
 
 def to_tensor(array: np.ndarray) -> jax.Array:
@@ -43,11 +35,8 @@ def build(model: nnx.Module, X: np.ndarray) -> nnx.Module:
 
 
 def sgd_step(model: nnx.Module, lr: float, mode: str):
-    """A function (X, y) -> loss doing one plain SGD step as a jitted pure function.
-
-    The model's state lives in the closure between calls (as a raw training loop would
-    keep it); ``model`` itself is not updated.
-    """
+    """(X, y) -> loss: one plain SGD step, jitted; the state lives in the closure, as a
+    raw loop would keep it (``model`` itself is not updated)."""
     graphdef, state = nnx.split(model)
 
     @jax.jit

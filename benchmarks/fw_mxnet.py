@@ -1,10 +1,6 @@
-"""MXNet (Gluon) adapter: the same small names as ``fw_torch`` and ``fw_tensorflow``.
-
-MXNet queues operations on an asynchronous engine and returns at once, so ``sync``
-waits for all of them (``mx.nd.waitall()``), inside the timing. Everything runs
-imperatively (NDArray, Gluon blocks not hybridized), as in the chapter; this backend's
-single mode is called ``eager`` in the results, to line up with the others.
-"""
+"""MXNet (Gluon) adapter (the names of ``benchmarks.worker``). The engine is asynchronous:
+``sync`` waits for everything queued (``mx.nd.waitall()``). Imperative, not hybridized,
+as in the chapter: its one mode is called ``eager``."""
 
 from __future__ import annotations
 
@@ -19,10 +15,8 @@ from mxnet import autograd, gluon
 LAYOUT = "NCHW"
 MODES = ("eager",)
 LOOP_MODE = "eager"  # the mode of the raw training loop (and of d2l's Trainer)
-RAW_LOOP = ("numpy permutation per epoch; mx.nd.array(np.take(X, idx, axis=0)) and the same "
-            "for y; autograd.record(): SoftmaxCrossEntropyLoss(model(X), y); "
-            "loss.backward(); gluon.Trainer.step(batch_size); no host read per step (the "
-            "engine runs asynchronously), mx.nd.waitall() once after the last step")
+RAW_LOOP = ("np.take batches, mx.nd.array; autograd.record(), SoftmaxCrossEntropyLoss, "
+            "backward, gluon.Trainer.step; mx.nd.waitall() after the last step")
 
 to_tensor = mx.nd.array
 

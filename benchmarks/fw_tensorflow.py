@@ -1,11 +1,6 @@
-"""TensorFlow / Keras 3 adapter: the same small names as ``fw_torch`` and ``fw_mxnet``,
-and ``Trainer``, d2l's with a warm-up that keeps graph optimization out of its timing.
-
-Images are NHWC here. Two modes: ``eager`` runs Python op by op; ``tf.function`` traces
-the call once into a graph (in the warm-up, outside the timing). TensorFlow runs eager
-ops and tf.function calls synchronously on the CPU, so reading one value at the end is
-enough synchronization.
-"""
+"""TensorFlow / Keras 3 adapter (the names of ``benchmarks.worker``, and a ``Trainer``
+warmed up). NHWC. ``eager`` runs op by op, ``tf.function`` a graph traced in the warm-up;
+both are synchronous on the CPU, so ``sync`` reads one value."""
 
 from __future__ import annotations
 
@@ -20,18 +15,15 @@ import tensorflow as tf
 LAYOUT = "NHWC"
 MODES = ("eager", "tf.function")
 LOOP_MODE = "tf.function"  # the mode of the raw training loop (and of d2l's Trainer)
-RAW_LOOP = ("numpy permutation per epoch; tf.convert_to_tensor(np.take(X, idx, axis=0)) and "
-            "the same for y; one @tf.function step (GradientTape, model(X, training=True), "
-            "mean sparse softmax cross-entropy, keras SGD apply_gradients) traced once in "
-            "the warm-up; float(loss) once after the last step")
+RAW_LOOP = ("np.take batches, tf.convert_to_tensor; one @tf.function step (GradientTape, "
+            "cross-entropy, keras SGD) traced in the warm-up; float(loss) after the last step")
 
 to_tensor = tf.convert_to_tensor
 
 
 class Trainer(d2l.Trainer):
-    """``d2l.Trainer`` that also runs its compiled step once in ``prepare`` and undoes it:
-    TensorFlow optimizes a graph on its first call, which would otherwise land in the
-    first timed step of every measured ``fit``."""
+    """``d2l.Trainer`` that runs its compiled step once in ``prepare`` and undoes it, so the
+    graph's optimization on its first call stays out of the timed steps."""
 
     def prepare_steps(self, model: keras.Model, data) -> None:
         super().prepare_steps(model, data)
@@ -55,10 +47,6 @@ def build(model: keras.Model, X: np.ndarray) -> keras.Model:
     return model
 
 
-def _compiled(fn, mode: str):
-    return tf.function(fn) if mode == "tf.function" else fn
-
-
 def sgd_step(model: keras.Model, lr: float, mode: str):
     """A function (X, y) -> loss doing one plain SGD step, eager or under tf.function."""
     optimizer = keras.optimizers.SGD(learning_rate=lr)
@@ -73,7 +61,7 @@ def sgd_step(model: keras.Model, lr: float, mode: str):
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
 
-    return _compiled(step, mode)
+    return tf.function(step) if mode == "tf.function" else step
 
 
 def builtin_bn(channels: int, num_dims: int) -> keras.layers.Layer:
@@ -91,5 +79,5 @@ def forward_backward(layer, x: np.ndarray, upstream: np.ndarray, mode: str):
             y = layer(x, training=True)
         return tape.gradient(y, [x, *layer.trainable_variables], output_gradients=upstream)
 
-    call = _compiled(call, mode)
+    call = tf.function(call) if mode == "tf.function" else call
     return lambda: call(x, upstream)

@@ -1,8 +1,5 @@
-"""PyTorch adapter: the same small names as ``fw_tensorflow`` and ``fw_mxnet``.
-
-PyTorch on the CPU runs every operation before returning, so no synchronization is
-needed; ``sync`` still reads one value, to mark where the work is done.
-"""
+"""PyTorch adapter (the names of ``benchmarks.worker``). CPU operations are synchronous;
+``sync`` still reads one value, to mark where the work is done."""
 
 from __future__ import annotations
 
@@ -16,10 +13,8 @@ from d2l_bn import torch as d2l
 LAYOUT = "NCHW"
 MODES = ("eager",)
 LOOP_MODE = "eager"  # the mode of the raw training loop (and of d2l's Trainer)
-RAW_LOOP = ("numpy permutation per epoch; torch.from_numpy(np.take(X, idx, axis=0)) and the "
-            "same for y; F.cross_entropy(model(X), y); zero_grad(set_to_none=True); "
-            "backward(); torch.optim.SGD.step(); model.train() once; loss.item() once "
-            "after the last step (CPU ops are synchronous anyway)")
+RAW_LOOP = ("np.take batches, torch.from_numpy; F.cross_entropy, zero_grad, backward, "
+            "torch.optim.SGD.step; loss.item() after the last step")
 
 to_tensor = torch.from_numpy
 

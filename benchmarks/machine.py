@@ -1,9 +1,4 @@
-"""The machine the numbers come from: CPU, cores, RAM, versions, date, load average.
-
-Nothing here imports a deep-learning framework: versions come from the installed
-package metadata, of this environment or of a framework's own (``book.environments``:
-MXNet's runs numpy 1.26, the others numpy 2).
-"""
+"""The machine: CPU, cores, RAM, versions (package metadata: no framework imported)."""
 
 from __future__ import annotations
 
@@ -17,10 +12,7 @@ import numpy as np
 from book import environments
 from book.quiet import cores, cpu_model
 
-DIST_NAMES = {  # what to report -> distributions that may provide it
-    "torch": ("torch",), "tensorflow": ("tensorflow", "tensorflow-cpu"), "keras": ("keras",),
-    "jax": ("jax",), "flax": ("flax",), "mxnet": ("mxnet", "mxnet-mkl"),
-}
+PACKAGES = ("torch", "tensorflow", "keras", "jax", "flax", "mxnet")
 
 
 def ram_gib() -> float | None:
@@ -39,8 +31,8 @@ def _version(dist: str, env: environments.Environment | None = None) -> str | No
 
 def package_version(name: str) -> str | None:
     """Its version in this environment, else in the first book environment that has it."""
-    return next((v for env in (None, *environments.ENVIRONMENTS) for dist in DIST_NAMES[name]
-                 if (v := _version(dist, env))), None)
+    return next((v for env in (None, *environments.ENVIRONMENTS) if (v := _version(name, env))),
+                None)
 
 
 def numpy_versions() -> str:
@@ -58,7 +50,7 @@ def describe() -> dict:
         "cpu_model": cpu_model(), "usable_cores": cores(),
         "ram_gib": ram_gib(), "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(), "numpy": numpy_versions(),
-        "packages": {name: package_version(name) for name in DIST_NAMES},
+        "packages": {name: package_version(name) for name in PACKAGES},
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }

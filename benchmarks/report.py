@@ -1,8 +1,5 @@
-"""Turn the results into tables: latest.json, and latest.md (also printed).
-
-Every file is written to ``<name>.tmp`` first and renamed, so a reader (the site build)
-never sees half a file.
-"""
+"""Verdicts against the targets, and the results as latest.json and latest.md (also
+printed); each file is written whole (``.tmp``, then renamed) for the site build."""
 
 from __future__ import annotations
 
@@ -12,9 +9,37 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from d2l_bn import LABELS
+from d2l_bn import FRAMEWORKS, LABELS
 
-from .summary import in_order
+
+def in_order(results: dict) -> list[tuple[str, dict]]:
+    """(framework, its results) for every measured framework, in ``d2l_bn.FRAMEWORKS`` order."""
+    measured = results.get("frameworks", {})
+    return [(fw, measured[fw]) for fw in FRAMEWORKS if fw in measured]
+
+
+def verdicts(results: dict) -> dict:
+    """Pass/fail against the targets (data load, Trainer overhead, scratch LeNet step)."""
+    config, targets = results["config"], {}
+    if data := results.get("data_load"):
+        targets["data_warm_load"] = {"target": f"< {data['target_s']} s",
+                                     "value": data["warm"]["median"], "pass": data["pass"]}
+    for fw, res in in_order(results):
+        if trainer := res.get("trainer_overhead"):
+            targets[f"trainer_ratio_{fw}"] = {"target": f">= {trainer['target']}", "value":
+                                              trainer["ratio"]["median"], "pass": trainer["pass"]}
+        steps = [r for r in res.get("lenet_step", []) if r["mode"] == res["loop_mode"]]
+        if steps:
+            ratio = steps[0]["ratio"]["median"]
+            targets[f"scratch_step_ratio_{fw}"] = {"target": f"<= {config['step_target']}",
+                                                   "value": ratio,
+                                                   "pass": ratio <= config["step_target"]}
+    errors = {f"{fw}.{section}": text.strip().splitlines()[-1]
+              for fw, res in in_order(results) for section, text in res["errors"].items()}
+    errors.update({k: v.strip().splitlines()[-1] for k, v in results.get("errors", {}).items()})
+    return {"targets": targets, "errors": errors,
+            "all_targets_met": all(v["pass"] for v in targets.values()) if targets else None}
+
 
 QUICK_WARNING = ("QUICK RUN (--quick): tiny sizes and few repeats, to check that the "
                  "suite works. These numbers are not measurements.")

@@ -1,10 +1,6 @@
-"""Framework-free timing: warm-up, interleaved repeats, medians and spreads, paired ratios.
-
-Every measurement is a *side*: a callable that does one unit of work and returns the
-seconds it took (each side times itself, so it can leave set-up out and put a
-framework's synchronization in). Two sides of a ratio are always measured in the same
-process, interleaved (A, B, C, then B, C, A, ...) after a warm-up of each, so that a slow
-minute of a busy machine hits every side rather than one.
+"""Framework-free timing. A *side* does one unit of work and returns its seconds (timing
+itself: set-up left out, synchronization in). The sides of a ratio run interleaved in one
+process (A, B, C, then B, C, A, ...) after a warm-up, so a slow minute hits every side.
 """
 
 from __future__ import annotations
@@ -31,11 +27,7 @@ def rates(seconds: list[float], work: float, unit: str) -> dict:
 
 
 def paired_ratio(numerator: list[float], denominator: list[float]) -> dict:
-    """Ratios of samples taken side by side (repeat i of A with repeat i of B).
-
-    ``median`` is the median of the per-repeat ratios (robust to the machine's speed
-    drifting between repeats); ``ratio_of_medians`` is given for comparison.
-    """
+    """Ratios of repeat i of A to repeat i of B (their median resists drifting speed)."""
     if len(numerator) != len(denominator) or not numerator:
         raise ValueError("paired_ratio needs two equally long, non-empty sample lists")
     pairs = [a / b for a, b in zip(numerator, denominator, strict=True)]
@@ -46,11 +38,7 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> dict:
 
 def interleave(sides: Mapping[str, Side], repeats: int, warmup: int = 1,
                progress: Callable[[str], None] | None = None) -> dict[str, list[float]]:
-    """Warm each side up ``warmup`` times, then run ``repeats`` rounds of all sides.
-
-    Returns the seconds of every timed run, per side, in round order (so sample i of
-    each side comes from the same round and can be paired).
-    """
+    """Warm-up runs, then ``repeats`` rounds of all sides: seconds per side, by round."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     for _ in range(warmup):
@@ -72,11 +60,7 @@ def interleave(sides: Mapping[str, Side], repeats: int, warmup: int = 1,
 
 def per_call(fn: Callable[[], object], number: int,
              sync: Callable[[object], None] | None = None) -> Side:
-    """A side that calls ``fn`` ``number`` times and returns the seconds per call.
-
-    ``sync`` receives the last result and waits for the framework to finish the queued
-    work (needed by asynchronous engines such as MXNet's); it runs inside the timing.
-    """
+    """A side: seconds per call of ``fn`` over ``number`` calls, ``sync``-ed at the end."""
     if number < 1:
         raise ValueError(f"number must be at least 1, got {number}")
 

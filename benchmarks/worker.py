@@ -1,17 +1,7 @@
-"""Every measurement of one framework, in a fresh process (one framework per process).
-
-    python -m benchmarks.worker pytorch --config '{...}' --out result.json
-
-``python -m benchmarks`` starts one worker per framework, one after the other, so no
-framework's thread pools or memory allocator disturb another's numbers. The sides of
-every ratio run in the same worker, interleaved. A section that fails is recorded with
-its traceback and the others still run.
-
-The framework-specific pieces come from an adapter module, ``fw_<d2l_bn module>``, that
-defines the same names in every framework: ``d2l`` (the backend), ``LAYOUT``, ``MODES``,
-``LOOP_MODE``, ``RAW_LOOP`` (what the raw loop does), ``to_tensor``, ``sync``,
-``build``, ``sgd_step``, ``builtin_bn`` and ``forward_backward``.
-"""
+"""One framework's measurements in a fresh process (no other framework's thread pools); a
+failed section keeps its traceback, the others run. Adapters ``fw_<d2l_bn module>`` define
+``d2l``, ``LAYOUT``, ``MODES``, ``LOOP_MODE``, ``RAW_LOOP``, ``to_tensor``, ``sync``,
+``build``, ``sgd_step``, ``builtin_bn`` and ``forward_backward``."""
 
 from __future__ import annotations
 
@@ -22,6 +12,7 @@ import json
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import numpy as np
 
@@ -38,15 +29,12 @@ def log(framework: str, message: str) -> None:
 
 def load_data(d2l, config: Config):
     """The backend's FashionMNIST, sliced to the benchmark subset."""
-    data = d2l.FashionMNIST(batch_size=config.batch_size)
+    data = d2l.FashionMNIST(batch_size=config.batch_size, train_size=config.train_examples)
     if data.num_train < config.train_examples or data.num_val < config.val_examples:
         raise RuntimeError(f"need {config.train_examples} training and {config.val_examples} "
                            f"evaluation examples, the data set has {data.num_train} and "
                            f"{data.num_val} (is D2L_BN_SMOKE set?)")
-    data.train_X = data.train_X[:config.train_examples]
-    data.train_y = data.train_y[:config.train_examples]
-    data.val_X = data.val_X[:config.val_examples]
-    data.val_y = data.val_y[:config.val_examples]
+    data.val_X, data.val_y = data.val_X[:config.val_examples], data.val_y[:config.val_examples]
     return data
 
 
@@ -83,8 +71,7 @@ def trainer_overhead(adapter, chapter, data, config: Config, progress) -> dict:
 
     sides = {"trainer_fit": trainer_fit, "raw": raw_loop_side(adapter, chapter, data, config.lr)}
     seconds = interleave(sides, config.trainer_repeats, config.warmup, progress)
-    n = data.num_train
-    ratio = paired_ratio(seconds["raw"], seconds["trainer_fit"])  # = throughput ratio
+    n, ratio = data.num_train, paired_ratio(seconds["raw"], seconds["trainer_fit"])  # throughput
     return {"examples": n, "steps": data.num_train_batches, "batch_size": data.batch_size,
             "lr": config.lr, "model": "LeNetBN",
             "trainer_fit": rates(seconds["trainer_fit"], n, "examples/s"),
@@ -176,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="Config as JSON")
     parser.add_argument("--out", required=True, help="where to write the result JSON")
     args = parser.parse_args(argv)
-    result = run(args.framework, Config.from_dict(json.loads(args.config)))
-    with open(args.out, "w") as f:
-        json.dump(result, f)
+    Path(args.out).write_text(json.dumps(run(args.framework, Config(**json.loads(args.config)))))
     return 0
 
 
