@@ -14,7 +14,7 @@ MXNET_STAMP := .venv-mxnet/.installed
 KERNELS_STAMP := .venv/.kernels
 # MathJax 3 (npm package mathjax, pinned in package.json / package-lock.json), served by
 # the site itself so that its math renders without a CDN (see _ext/site_assets.py).
-MATHJAX := _vendor/mathjax/tex-mml-chtml.js
+MATHJAX := _vendor/mathjax/startup.js
 
 .PHONY: setup data node mathjax browser book run notebooks check translations test unit lint clean
 
@@ -56,13 +56,14 @@ node: | data
 
 mathjax: $(MATHJAX)
 
-# Only what tex-mml-chtml.js loads: TeX extensions, CommonHTML fonts, menu, a11y.
+# Only what the pages load (_config.yml, mathjax3_config): the loader, the core, TeX input
+# with its extensions, CommonHTML output and its fonts.
 $(MATHJAX): package.json package-lock.json | node
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf _vendor/mathjax && mkdir -p _vendor/mathjax/output
 	cd node_modules/mathjax/es5 && \
-	  cp -r tex-mml-chtml.js input ui a11y sre $(CURDIR)/_vendor/mathjax/ && \
-	  cp -r output/chtml $(CURDIR)/_vendor/mathjax/output/
+	  cp -r startup.js core.js input $(CURDIR)/_vendor/mathjax/ && \
+	  cp -r output/chtml.js output/chtml $(CURDIR)/_vendor/mathjax/output/
 	touch $@
 
 # Debian's Chromium and its driver, for the browser test of the site (tests/test_site.py).

@@ -1,12 +1,20 @@
 """What the site's pages load: MathJax from the site itself, each script once, no icon
-script; and a real root page.
+script, a script that closes the phone's drawers, formulas out of search snippets, figures
+that load lazily; and a real root page.
+
+Figures load when the reader nears them
+    A chapter page has some twenty figures (a megabyte of PNGs), five of them in view
+    at a time. After the build, every output figure's ``<img>`` gets ``loading="lazy"``
+    and its displayed width and height (from the PNG's header), so that the browser
+    keeps the figure's place before it arrives and the text does not jump.
 
 Offline MathJax
     Sphinx loads MathJax 3 from a CDN by default, so a page read offline, or tested on
     a machine without internet, shows raw TeX. ``make mathjax`` installs the npm
     package ``mathjax`` (pinned in package.json / package-lock.json) and copies the
-    files that ``tex-mml-chtml.js`` loads into ``_vendor/mathjax``. This extension adds
-    ``_vendor`` to the static folders at build time, so they land in
+    files the pages load (``startup.js`` and the components it loads) into
+    ``_vendor/mathjax``. This extension adds ``_vendor`` to the static folders at build
+    time, so they land in
     ``_static/mathjax``, where ``mathjax_path`` in ``_config.yml`` points. (Not in
     ``_static`` itself: Jupyter Book adds a script tag for every ``.js`` file under
     ``_static``, which would load all of MathJax's lazily loaded parts on every page.
@@ -47,7 +55,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import posixpath
+import re
+import struct
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -72,6 +83,24 @@ def add_mathjax(app: Sphinx) -> None:
     if not any((folder / path).is_file() for folder in folders):
         logger.warning("site_assets: mathjax_path is _static/%s, but no static folder has "
                        "it: run `make mathjax` (npm package mathjax@3)", path)
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+def add_drawer_script(app: Sphinx) -> None:
+    """drawers.js: a phone's sidebar drawer closes when the reader taps one of its links."""
+    if app.builder.format != "html":
+        return
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+    app.add_js_file("drawers.js", loading_method="defer")
+
+
+def add_search_snippets_script(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """search-snippets.js, on the search page only: formulas in result snippets as "…"."""
+    if pagename == "search":
+        app.add_js_file("search-snippets.js")
 
 
 def drop_repeated_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
@@ -142,6 +171,53 @@ ROOT_PAGE = """<!DOCTYPE html>
 """
 
 
+IMAGE_TAG = re.compile(r'<img (?P<attributes>[^>]*?)\s*/?>')
+DISPLAYED_WIDTH = re.compile(r'style="width: (?P<width>\d+)px;"')
+
+
+def png_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) in pixels from a PNG's header, or None for anything else."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def lazy_image(tag: re.Match, page: Path) -> str:
+    """An output figure's tag with its displayed size (width and height: the browser keeps
+    its place before it loads) and ``loading="lazy"`` (it loads when the reader nears it)."""
+    attributes = tag["attributes"]
+    src = re.search(r'src="([^"]+)"', attributes)
+    width = DISPLAYED_WIDTH.search(attributes)
+    if "loading=" in attributes or not src or not width or "_images/" not in src[1]:
+        return tag[0]
+    size = png_size(page.parent / src[1])
+    if size is None:
+        return tag[0]
+    shown = int(width["width"])
+    height = round(shown * size[1] / size[0])
+    return (f'<img {attributes} width="{shown}" height="{height}" loading="lazy" '
+            f'decoding="async" />')
+
+
+def lazy_images(app: Sphinx, exception: Exception | None) -> None:
+    """Every figure of every page loads lazily, with its size set (see ``lazy_image``);
+    each page is replaced whole."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lazy = IMAGE_TAG.sub(lambda tag: lazy_image(tag, page), text)
+        if lazy != text:
+            part = page.with_name(page.name + ".part")
+            part.write_text(lazy, encoding="utf-8")
+            os.replace(part, page)
+
+
 def write_root_page(app: Sphinx, exception: Exception | None) -> None:
     """A complete /index.html that sends readers to the root document (see above)."""
     root = app.config.root_doc
@@ -158,9 +234,12 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("site_assets_vendor", "_vendor", "html", [str])
     app.connect("config-inited", drop_fontawesome_script)
     app.connect("builder-inited", add_mathjax)
+    app.connect("builder-inited", add_drawer_script)
+    app.connect("html-page-context", add_search_snippets_script)
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
     # after sphinx.ext.mathjax's install_mathjax (500)
     app.connect("html-page-context", drop_unused_mathjax, priority=800)
     # before sphinx-external-toc's ensure_index_file (500), which then leaves it alone
     app.connect("build-finished", write_root_page, priority=400)
+    app.connect("build-finished", lazy_images)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

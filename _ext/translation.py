@@ -28,10 +28,12 @@ The themes' text
 
 The language switch
     Every page gets a button in its header leading to the same page in the other
-    language (English at the site's root, Portuguese under ``pt/``); its script keeps the
-    query (``?framework=jax``) and the section anchor, which are the same in both
-    languages (section ids come from the English titles). Each page also names its
-    other-language version with ``<link rel="alternate" hreflang>``.
+    language (English at the site's root, Portuguese under ``pt/``), marked with the
+    language it leads to. Its script (``static/language-switch.js``) keeps the reader's
+    place: the section whose heading is the last above the window (section ids come from
+    the English titles, so they are the same in both languages) and the framework of the
+    tabs. Each page names its versions in both languages, and English as the default,
+    with ``<link rel="alternate" hreflang>``.
 """
 
 from __future__ import annotations
@@ -132,8 +134,22 @@ def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: 
                              else _("Read this page in Portuguese")),
               "label": "language-switch"}
     context.setdefault("header_buttons", []).insert(0, button)
-    context["metatags"] = context.get("metatags", "") + (
-        f'\n<link rel="alternate" hreflang="{HREFLANG[target]}" href="{url}" />')
+    context["metatags"] = context.get("metatags", "") + "".join(
+        f'\n<link rel="alternate" hreflang="{hreflang}" href="{html.escape(href)}" />'
+        for hreflang, href in alternates(app, pagename, url).items())
+
+
+def alternates(app: Sphinx, pagename: str, other_url: str) -> dict[str, str]:
+    """The page in each language, and the English one as the default for any other: full
+    addresses under ``html_baseurl`` (``html: baseurl:``), else relative ones."""
+    page, base = app.builder.get_target_uri(pagename), app.config.html_baseurl
+    if base:
+        urls = {language: base.rstrip("/") + "/" + (f"{folder}/" if folder else "") + page
+                for language, (_, folder) in LANGUAGES.items()}
+    else:
+        urls = {app.config.language: page.rsplit("/", 1)[-1], other_language(app): other_url}
+    return {**{HREFLANG[language]: url for language, url in urls.items()},
+            "x-default": urls["en"]}
 
 
 def translate_config(app: Sphinx, config) -> None:
@@ -153,12 +169,19 @@ def translate_config(app: Sphinx, config) -> None:
     config.nb_code_prompt_hide = str(_("Hide code cell content"))
 
 
-def translate_fixed_labels(app: Sphinx, exception: Exception | None) -> None:
-    """Translate ``FIXED_LABELS`` in the pages just written (each file replaced whole)."""
-    if exception or app.builder.format != "html" or app.config.language == "en":
+def finish_pages(app: Sphinx, exception: Exception | None) -> None:
+    """In the pages just written (each file replaced whole): the language switch says which
+    language it leads to (``lang``, ``hreflang``) and opens in the same tab, its icon is
+    not read aloud; on a translated site, ``FIXED_LABELS`` are translated."""
+    if exception or app.builder.format != "html":
         return
-    pairs = [(f'{attribute}="{english}"', f'{attribute}="{html.escape(str(_(english)))}"')
-             for attribute, english in FIXED_LABELS]
+    target = HREFLANG[other_language(app)]
+    pairs = [('target="_blank"\n   class="btn btn-sm btn-language-switch"',
+              f'class="btn btn-sm btn-language-switch" lang="{target}" hreflang="{target}"'),
+             ('<i class="fas fa-language"></i>', '<i class="fas fa-language" aria-hidden="true"></i>')]
+    if app.config.language != "en":
+        pairs += [(f'{attribute}="{english}"', f'{attribute}="{html.escape(str(_(english)))}"')
+                  for attribute, english in FIXED_LABELS]
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         translated = text
@@ -185,5 +208,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", add_script)
     # after sphinx-book-theme's add_header_buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=610)
-    app.connect("build-finished", translate_fixed_labels)
+    app.connect("build-finished", finish_pages)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

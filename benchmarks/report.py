@@ -73,7 +73,7 @@ def spread(stats: dict | None, factor: float = 1.0, places: int | None = None) -
     if not stats:
         return "-"
     med, lo, hi = (num(stats[k] * factor, places) for k in ("median", "min", "max"))
-    return f"{med} [{lo}\u2011{hi}]"
+    return f"{med}\u00a0[{lo}\u2011{hi}]"
 
 
 def verdict(ok: bool | None) -> str:

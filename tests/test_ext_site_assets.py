@@ -16,7 +16,7 @@ from sphinx.testing.util import SphinxTestApp
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MATHJAX = "mathjax/tex-mml-chtml.js"  # mathjax_path, as in _config.yml
+MATHJAX = "mathjax/startup.js"  # mathjax_path, as in _config.yml
 STUB = "/* a stand-in for MathJax */\n"
 INLINE = ["const INLINE_ONE = 1;", "const INLINE_TWO = 2;"]
 

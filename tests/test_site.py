@@ -144,7 +144,7 @@ def test_strict_build_has_no_warnings(build):
     assert result.returncode == 0, log[-5000:]
     assert "WARNING" not in log, "\n".join(line for line in log.splitlines() if "WARNING" in line)
     assert (html / f"{CHAPTER}.html").is_file()
-    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax not served"
+    assert (html / "_static" / "mathjax" / "startup.js").is_file(), "MathJax not served"
 
 
 # --- (c) the built site in a real browser ------------------------------------------------
@@ -1121,6 +1121,113 @@ def test_language_switch_keeps_the_framework_and_the_section(site, browser):
     language_switch(browser).click()
     WebDriverWait(browser, TIMEOUT).until(lambda d: f"/{PT}" not in d.current_url)
     assert browser.current_url == f"{site}{CHAPTER}.html?framework=jax#the-method"
+
+
+def test_language_switch_keeps_the_place_the_reader_scrolled_to(site, browser):
+    """Issue 27: a reader scrolled to "Inside the network" (no #section in the URL) lands
+    at the same section of the other language's page, in the framework they chose."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    fresh(browser, f"{site}{CHAPTER}.html")
+    label = browser.find_element(
+        "css selector", ".sd-tab-set.framework-tabs label[data-sync-id='tensorflow']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+    label.click()
+    heading = browser.find_element("css selector", "#inside-the-network > h3, "
+                                   "#inside-the-network > h2")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});"
+                           "window.scrollBy(0, 300);", heading)
+    language_switch(browser).click()
+    WebDriverWait(browser, TIMEOUT).until(lambda d: f"/{PT}" in d.current_url)
+    assert browser.current_url == \
+        f"{site}{PT}{CHAPTER}.html?framework=tensorflow#inside-the-network"
+    load(browser, browser.current_url)
+    assert selections(browser) == {"tensorflow"}
+    top = browser.execute_script("return document.getElementById('inside-the-network')"
+                                 ".getBoundingClientRect().top;")
+    assert abs(top) < 120, top  # the section is where the window starts
+    # at the top of a page: no section, no anchor
+    load(browser, f"{site}{PT}{CHAPTER}.html")
+    language_switch(browser).click()
+    WebDriverWait(browser, TIMEOUT).until(lambda d: f"/{PT}" not in d.current_url)
+    assert "#" not in browser.current_url
+
+
+def test_every_page_names_its_languages_and_the_default(build, build_pt):
+    """hreflang alternates: the page itself, the other language and x-default (English),
+    as full addresses; the language link says which language it leads to, and its icon
+    is not read aloud."""
+    _, html = build
+    base = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"]
+    for page in PAGES.values():
+        for language, folder in (("en", ""), ("pt-BR", PT)):
+            text = (html / f"{folder}{page}.html").read_text(encoding="utf-8")
+            links = dict(re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)"',
+                                    text))
+            assert links == {"en": f"{base}{page}.html", "pt-BR": f"{base}{PT}{page}.html",
+                             "x-default": f"{base}{page}.html"}, (language, page)
+            switch = re.search(r'<a [^>]*btn-language-switch[^>]*>', text)[0]
+            other = "pt-BR" if language == "en" else "en"
+            assert f'lang="{other}"' in switch and f'hreflang="{other}"' in switch
+            assert 'target="_blank"' not in switch
+            assert '<i class="fas fa-language" aria-hidden="true"></i>' in text
+
+
+def test_figures_load_lazily_with_their_size_set(build, build_pt):
+    """Issue 27: no figure loads before the reader nears it, and each keeps its place."""
+    _, html = build
+    for folder in ("", PT):
+        for page in (CHAPTER, EXERCISES):
+            tags = re.findall(r"<img [^>]*_images/[^>]*>",
+                              (html / f"{folder}{page}.html").read_text(encoding="utf-8"))
+            assert len(tags) >= 8, page
+            for tag in tags:
+                assert 'loading="lazy"' in tag, tag
+                width = int(re.search(r' width="(\d+)"', tag)[1])
+                height = int(re.search(r' height="(\d+)"', tag)[1])
+                assert 300 <= width <= 800 and 100 <= height <= 800, tag
+
+
+def test_a_tap_in_the_phone_contents_closes_the_drawer(site, browser):
+    """Issue 27: the page's contents, opened on a phone, close when the reader taps an
+    entry, and the page shows that section."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with viewport(browser, "phone"):
+        load(browser, f"{site}{CHAPTER}.html")
+        shown(browser, ".secondary-toggle")[0].click()
+        dialog = browser.find_element("css selector", "#pst-secondary-sidebar-modal")
+        WebDriverWait(browser, 5).until(lambda _: dialog.get_attribute("open") is not None)
+        entry = next(a for a in dialog.find_elements("css selector", "a[href*='#']")
+                     if a.get_attribute("href").endswith("#the-backward-pass"))
+        entry.click()
+        WebDriverWait(browser, 5).until(lambda _: dialog.get_attribute("open") is None)
+        WebDriverWait(browser, 5).until(lambda driver: abs(driver.execute_script(
+            "return document.getElementById('the-backward-pass')"
+            ".getBoundingClientRect().top;")) < 120)
+
+
+def test_search_snippets_show_no_tex(site, browser):
+    """Issue 27: result snippets come from the pages' HTML, where formulas are still TeX;
+    they show an ellipsis instead."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for folder in ("", PT):
+        load(browser, f"{site}{folder}search.html?q=running")
+        WebDriverWait(browser, TIMEOUT).until(lambda driver: driver.find_elements(
+            "css selector", "#search-results ul.search li p.context"))
+        snippets = " ".join(p.text for p in browser.find_elements(
+            "css selector", "#search-results p.context"))
+        assert snippets and "\\text" not in snippets and "\\[" not in snippets, snippets
+
+
+def page_weight(driver) -> int:
+    """Bytes the page loaded so far: the document and every resource (decoded sizes, as
+    the issue measured them: no compression)."""
+    return driver.execute_script("""
+        const entries = [...performance.getEntriesByType('navigation'),
+                         ...performance.getEntriesByType('resource')];
+        return entries.reduce((sum, e) => sum + (e.decodedBodySize || e.transferSize || 0), 0);""")
 
 
 def test_portuguese_chapter_has_tabs_math_and_citations(site, browser):
