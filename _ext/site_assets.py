@@ -100,7 +100,7 @@ def add_drawer_script(app: Sphinx) -> None:
 def add_search_snippets_script(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """search-snippets.js, on the search page only: formulas in result snippets as "…"."""
     if pagename == "search":
-        app.add_js_file("search-snippets.js")
+        app.add_js_file("search-snippets.js", loading_method="defer")  # after searchtools.js
 
 
 def drop_repeated_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:

@@ -1198,13 +1198,16 @@ def test_a_tap_in_the_phone_contents_closes_the_drawer(site, browser):
         shown(browser, ".secondary-toggle")[0].click()
         dialog = browser.find_element("css selector", "#pst-secondary-sidebar-modal")
         WebDriverWait(browser, 5).until(lambda _: dialog.get_attribute("open") is not None)
-        entry = next(a for a in dialog.find_elements("css selector", "a[href*='#']")
-                     if a.get_attribute("href").endswith("#the-backward-pass"))
+        entries = [a for a in dialog.find_elements("css selector", "a[href*='#']")
+                   if browser.execute_script(VISIBLE, a)]
+        assert len(entries) >= 4, "the page's contents show too few entries"
+        entry = entries[3]  # a section well down the page
+        section = entry.get_attribute("href").rsplit("#", 1)[1]
         entry.click()
         WebDriverWait(browser, 5).until(lambda _: dialog.get_attribute("open") is None)
         WebDriverWait(browser, 5).until(lambda driver: abs(driver.execute_script(
-            "return document.getElementById('the-backward-pass')"
-            ".getBoundingClientRect().top;")) < 120)
+            "return document.getElementById(arguments[0]).getBoundingClientRect().top;",
+            section)) < 120)
 
 
 def test_search_snippets_show_no_tex(site, browser):
@@ -1228,6 +1231,33 @@ def page_weight(driver) -> int:
         const entries = [...performance.getEntriesByType('navigation'),
                          ...performance.getEntriesByType('resource')];
         return entries.reduce((sum, e) => sum + (e.decodedBodySize || e.transferSize || 0), 0);""")
+
+
+# Bytes a page may load before the reader scrolls (decoded sizes, no compression). Issue
+# 27 asks for 1.5 MB (chapter) and 400 KB (landing); today's pages are guarded at what
+# lazy figures and a slimmer MathJax reached (chapter 4.15 -> 2.81 MB, landing 1.09 ->
+# 1.08 MB): the theme's CSS (0.40 MB), icon fonts (0.27 MB) and the chapter's own HTML
+# (0.86 MB of four frameworks' code) are what remains.
+WEIGHT_LIMITS = {LANDING: 1_150_000, CHAPTER: 2_950_000, EXERCISES: 2_950_000,
+                 PERFORMANCE: 1_150_000}
+
+
+@pytest.mark.parametrize("screen", VIEWPORTS)
+def test_pages_load_no_figure_and_stay_within_their_weight_before_a_scroll(site, browser,
+                                                                           screen):
+    browser.execute_cdp_cmd("Network.enable", {})
+    with viewport(browser, screen):
+        for folder in ("", PT):
+            for page, limit in WEIGHT_LIMITS.items():
+                browser.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+                load(browser, f"{site}{folder}{page}.html")
+                images = browser.execute_script("""
+                    return performance.getEntriesByType('resource')
+                        .filter(e => e.name.includes('/_images/')).length;""")
+                assert images == 0, f"{folder}{page}: {images} figures before a scroll"
+                weight = page_weight(browser)
+                assert weight <= limit, f"{folder}{page} ({screen}): {weight:,} bytes"
+        browser.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
 
 
 def test_portuguese_chapter_has_tabs_math_and_citations(site, browser):
