@@ -112,7 +112,7 @@ def test_report_renders_every_table_in_framework_order(tmp_path):
         assert f"**{title}" in md
     assert "QUICK RUN" in md and "| framework |" in md
     assert md.index(LABELS["pytorch"]) < md.index(LABELS["tensorflow"])  # FRAMEWORKS order
-    assert "0.970 [0.960\u20110.980] | >= 0.95: PASS" in md  # three places against the target
+    assert "0.970\u00a0[0.960\u20110.980] | >= 0.95: PASS" in md  # one line, three places
     assert "trainer_ratio_tensorflow: 0.9 (target >= 0.95) FAIL" in md
     assert "scratch_step_ratio_pytorch: 2 (target <= 2.0) PASS" in md
     machine = next(line for line in md.splitlines() if line.startswith("*Machine:*"))
