@@ -1260,6 +1260,48 @@ def test_pages_load_no_figure_and_stay_within_their_weight_before_a_scroll(site,
         browser.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
 
 
+HEADER_BUTTONS = """
+    const boxes = [...document.querySelectorAll(
+            '.bd-header-article .primary-toggle, .bd-header-article .secondary-toggle,'
+            + ' .bd-header-article .article-header-buttons > *')]
+        .filter(el => el.offsetParent !== null)
+        .map(el => el.getBoundingClientRect()).filter(r => r.width > 0);
+    return boxes.map(r => [r.left, r.right, r.top, r.bottom]);"""
+
+
+def test_phone_header_fits_without_overlaps(site, browser):
+    """Issue 27: on a phone the header's buttons fit the width, none over another, and
+    there is no full-screen button (the browser is full screen already)."""
+    with viewport(browser, "phone") as width:
+        for folder in ("", PT):
+            for page in PAGES.values():
+                load(browser, f"{site}{folder}{page}.html")
+                boxes = sorted(browser.execute_script(HEADER_BUTTONS))
+                assert len(boxes) >= 4, f"{folder}{page}: {boxes}"
+                assert all(0 <= left and right <= width for left, right, _, _ in boxes)
+                for (_, right, _, _), (left, _, _, _) in zip(boxes, boxes[1:]):
+                    assert right <= left + 1, f"{folder}{page}: buttons overlap: {boxes}"
+                assert not shown(browser, ".btn-fullscreen-button")
+
+
+def test_figure_text_stays_legible_on_a_phone(site, browser):
+    """Issue 27: the figures' smallest text, drawn at DPI and shown at the figure's width
+    attribute, is at least 9 CSS pixels at 390 px: the chapter's figures set their tick
+    labels at PHONE_FONT - 1 points, the exercises' draw all text at PHONE_FONT."""
+    from d2l_bn.plots import DPI, PHONE_FONT
+
+    with viewport(browser, "phone"):
+        for page, points in ((CHAPTER, PHONE_FONT - 1), (EXERCISES, PHONE_FONT)):
+            smallest = points * DPI / 72  # CSS px when shown at full width
+            load(browser, f"{site}{page}.html")
+            scales = browser.execute_script("""
+                return [...document.querySelectorAll('.cell_output img[width]')]
+                    .filter(img => img.offsetParent !== null)
+                    .map(img => img.clientWidth / Number(img.getAttribute('width')));""")
+            assert scales, page
+            assert min(scales) * smallest >= 9, (page, min(scales))
+
+
 def test_portuguese_chapter_has_tabs_math_and_citations(site, browser):
     fresh(browser, f"{site}{CHAPTER}.html")
     english_tabs = len(tab_sets(browser))
