@@ -69,8 +69,11 @@ def fallback_alt(image: nodes.image, labels: dict[str, str]) -> str:
     framework = next((labels.get(tag, tag) for tag in tags if tag in labels), None)
     section = ancestor(image, lambda n: isinstance(n, nodes.section))
     title = section.next_node(nodes.title) if section else None
+    framework = framework or "Python"
+    if title is None:
+        return str(_("Figure drawn by the {framework} code")).format(framework=framework)
     return str(_("Figure drawn by the {framework} code in “{section}”")).format(
-        framework=framework or "Python", section=title.astext() if title else "")
+        framework=framework, section=title.astext())
 
 
 class CellOutputs(SphinxPostTransform):

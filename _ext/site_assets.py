@@ -38,7 +38,7 @@ No Font Awesome script
     upgrade drops the tag, a build warning says that this is no longer needed.
 
 MathJax only where there is math
-    Sphinx loads MathJax (1.2 MB) on a page with math, but also on a page whose toctree
+    Sphinx loads MathJax (0.7 MB with its fonts' data) on a page with math, but also on a page whose toctree
     includes one: the landing page, whose hidden toctree lists the whole book, loaded it
     for no formula at all. The page-context handler below drops MathJax and its
     configuration script from pages that have no math of their own.
@@ -209,7 +209,12 @@ def lazy_images(app: Sphinx, exception: Exception | None) -> None:
     each page is replaced whole."""
     if exception is not None or app.builder.format != "html":
         return
+    # A translated site built into a folder of this one (it has its own _static) finishes
+    # its own pages.
+    others = [static.parent for static in Path(app.outdir).glob("*/_static")]
     for page in Path(app.outdir).rglob("*.html"):
+        if any(site in page.parents for site in others):
+            continue
         text = page.read_text(encoding="utf-8")
         lazy = IMAGE_TAG.sub(lambda tag: lazy_image(tag, page), text)
         if lazy != text:

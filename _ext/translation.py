@@ -141,10 +141,15 @@ def add_language_switch(app: Sphinx, pagename: str, templatename: str, context: 
 
 def alternates(app: Sphinx, pagename: str, other_url: str) -> dict[str, str]:
     """The page in each language, and the English one as the default for any other: full
-    addresses under ``html_baseurl`` (``html: baseurl:``), else relative ones."""
-    page, base = app.builder.get_target_uri(pagename), app.config.html_baseurl
+    addresses under the English site's ``html_baseurl`` (``html: baseurl:``; a translated
+    site's is its folder under it, the address of its canonical links), else relative
+    ones."""
+    page, base = app.builder.get_target_uri(pagename), app.config.html_baseurl.rstrip("/")
+    folder_here = LANGUAGES[app.config.language][1]
+    if base and folder_here:
+        base = base.removesuffix(f"/{folder_here}")
     if base:
-        urls = {language: base.rstrip("/") + "/" + (f"{folder}/" if folder else "") + page
+        urls = {language: base + "/" + (f"{folder}/" if folder else "") + page
                 for language, (_, folder) in LANGUAGES.items()}
     else:
         urls = {app.config.language: page.rsplit("/", 1)[-1], other_language(app): other_url}
@@ -169,20 +174,32 @@ def translate_config(app: Sphinx, config) -> None:
     config.nb_code_prompt_hide = str(_("Hide code cell content"))
 
 
+def own_pages(app: Sphinx):
+    """The HTML files of this build: the English one's output folder also holds the
+    translated sites' folders, which their own builds finish."""
+    others = [Path(app.outdir) / folder for _, folder in LANGUAGES.values() if folder]
+    for page in Path(app.outdir).rglob("*.html"):
+        if not any(folder in page.parents for folder in others):
+            yield page
+
+
 def finish_pages(app: Sphinx, exception: Exception | None) -> None:
     """In the pages just written (each file replaced whole): the language switch says which
-    language it leads to (``lang``, ``hreflang``) and opens in the same tab, its icon is
-    not read aloud; on a translated site, ``FIXED_LABELS`` are translated."""
+    language it leads to (``hreflang``; ``lang`` on its word) and opens in the same tab,
+    its icon is not read aloud; on a translated site, ``FIXED_LABELS`` are translated."""
     if exception or app.builder.format != "html":
         return
-    target = HREFLANG[other_language(app)]
+    other = other_language(app)
+    name, target = LANGUAGES[other][0], HREFLANG[other]
     pairs = [('target="_blank"\n   class="btn btn-sm btn-language-switch"',
-              f'class="btn btn-sm btn-language-switch" lang="{target}" hreflang="{target}"'),
+              f'class="btn btn-sm btn-language-switch" hreflang="{target}"'),
+             (f'<span class="btn__text-container">{name}</span>',
+              f'<span class="btn__text-container" lang="{target}">{name}</span>'),
              ('<i class="fas fa-language"></i>', '<i class="fas fa-language" aria-hidden="true"></i>')]
     if app.config.language != "en":
         pairs += [(f'{attribute}="{english}"', f'{attribute}="{html.escape(str(_(english)))}"')
                   for attribute, english in FIXED_LABELS]
-    for page in Path(app.outdir).rglob("*.html"):
+    for page in own_pages(app):
         text = page.read_text(encoding="utf-8")
         translated = text
         for english, own in pairs:

@@ -31,8 +31,7 @@ def log(message: str) -> None:
 
 def worker_env() -> dict:
     """The environment of child processes: repository importable, smoke mode off."""
-    env = dict(os.environ)
-    env.pop("D2L_BN_SMOKE", None)  # the suite picks its own subsets
+    env = {k: v for k, v in os.environ.items() if k != "D2L_BN_SMOKE"}  # its own subsets
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -43,11 +42,12 @@ def run_worker(framework: str, config, env: dict, tmp: Path) -> dict:
     out = tmp / f"{framework}.json"
     python = sys.executable if environments.current() is None else environments.python(framework)
     done = subprocess.run([str(python), "-m", "benchmarks.worker", framework, "--config",
-                           json.dumps(config.as_dict()), "--out", str(out)],
-                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=False)
+                           json.dumps(config.as_dict()), "--out", str(out)], cwd=ROOT, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sys.stderr.write(done.stderr)  # its progress, once it has finished
     if done.returncode != 0 or not out.exists():
-        return {"framework": framework, "errors": {"worker": (
-            f"worker exited with code {done.returncode} (its log is above)")}}
+        return {"framework": framework, "errors": {"worker": f"worker exited with code "
+                f"{done.returncode}:\n" + "\n".join(done.stderr.splitlines()[-40:])}}
     return json.loads(out.read_text())
 
 

@@ -14,20 +14,16 @@ from .timing import interleave, summarize
 N_IMAGES = 70_000
 
 # Runs in a fresh interpreter; prints the seconds of its first load_arrays() call.
-_CHILD = """
-import time
-from d2l_bn.data import load_arrays
-start = time.perf_counter()
-load_arrays()
-print(time.perf_counter() - start)
-"""
+_CHILD = ("import time\nfrom d2l_bn.data import load_arrays\nstart = time.perf_counter()\n"
+          "load_arrays()\nprint(time.perf_counter() - start)\n")
 
 
 def measure(config: Config, env: dict, progress=None) -> dict:
     """Warm and cold load times (interleaved repeats) and the verdict on the warm median."""
     from d2l_bn.data import load_arrays
 
-    load_arrays()  # untimed: downloads once if the files are nowhere, fills the page cache
+    arrays = load_arrays()  # untimed: downloads once if needed, fills the page cache
+    assert len(arrays.train_images) + len(arrays.val_images) == N_IMAGES
 
     def warm() -> float:
         start = time.perf_counter()

@@ -50,7 +50,7 @@ FILES_NAME = "_D2L_BN_FILES"  # the dict, in the helpers cell, of file path -> s
 # 1.9.1 needs numpy < 2 and, from Python 3.12 on, the distutils that setuptools provides.
 # JAX: the ranges of pyproject.toml's `jax` extra (Flax NNX 0.12 needs JAX 0.10 and numpy 2;
 # a test checks that they agree).
-# pooch downloads the data where they are not on the machine already (d2l_bn.data).
+# pooch downloads the data where they are not on the machine already (d2l_bn.fetch).
 PIP = {"mxnet": 'pip install mxnet==1.9.1 "numpy<2" matplotlib pooch setuptools',
        "pytorch": "pip install torch numpy matplotlib pooch",
        "tensorflow": "pip install tensorflow numpy matplotlib pooch",

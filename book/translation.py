@@ -11,10 +11,13 @@ with Sphinx's gettext builder (one ``.pot`` per page, in ``_build/gettext``) and
 them into the catalogs with sphinx-intl: one ``.po`` per page under
 ``locales/pt_BR/LC_MESSAGES/`` (``chapters/batch_norm.po`` ...). A message whose English
 changed becomes *fuzzy* (the old translation is kept as a suggestion, but not used); a
-new one is untranslated. Two more catalogs sit beside them: ``site.po``, the text the
-site's extensions write (the launch box, the language switch, the site title: the
-``_()`` calls in ``_ext/*.py``), and ``notebooks.po``, the text only the notebooks have
-(their ``notebook-only`` cells). Messages with nothing to translate (math, numbers,
+new one is untranslated. More catalogs sit beside them: ``site.po``, the text the site's
+extensions write or translate (the ``_()`` and ``N_()`` calls in ``_ext/*.py``: the
+launch box, the language switch, interface labels the themes write untranslated, the
+bibliography's words), the site title, copyright line and footer, and the figures' alt
+texts; ``notebooks.po``, the text only the notebooks have (their ``notebook-only``
+cells); and ``sphinx.po``, kept by hand, the themes' interface messages that no
+Portuguese catalog of theirs covers. Messages with nothing to translate (math, numbers,
 framework names) are filled in with themselves.
 
 ``site`` builds the pages again with ``language = pt_BR``, Sphinx replacing each message
@@ -172,7 +175,7 @@ def templates(out: Path = GETTEXT) -> Path:
                  gettext_location=False, gettext_uuid=False, project=PROJECT,
                  version=__version__)
     # The HTML templates' messages (sphinx.pot: "Search", "previous page", ...) are the
-    # themes' own, which Sphinx and the themes translate with their catalogs.
+    # themes' own: Sphinx's catalogs translate some, the hand-kept sphinx.po the rest.
     (out / "sphinx.pot").unlink(missing_ok=True)
     write_pot(out / f"{NOTEBOOK_CATALOG}.pot", notebook_messages(out))
     write_pot(out / f"{SITE_CATALOG}.pot", site_messages())
@@ -341,6 +344,7 @@ def build_site(out: Path = HTML / SITE_DIR, doctrees: Path | None = None) -> Pat
     require_complete()
     compile_catalogs()
     config = {"language": LANGUAGE,
+              "html_baseurl": f"{site_url()}{SITE_DIR}/",  # its pages' canonical addresses
               "framework_tabs_notebook_dir": NOTEBOOKS.relative_to(ROOT).as_posix(),
               "framework_tabs_single_file_dir": (NOTEBOOKS / "single_file").relative_to(
                   ROOT).as_posix()}

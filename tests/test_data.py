@@ -416,7 +416,7 @@ def unprivileged(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 PERMISSION_SCRIPT = """
 import gzip, hashlib, json, sys, warnings
 from pathlib import Path
-from d2l_bn import data, fetch
+from d2l_bn import data
 payloads = {k: bytes.fromhex(v) for k, v in json.loads(sys.argv[1]).items()}
 data.FASHION_MNIST_FILES.update(
     {k: (hashlib.sha256(p).hexdigest(), len(p)) for k, p in payloads.items()})

@@ -29,6 +29,9 @@
     for (const link of document.querySelectorAll("a.btn-language-switch")) {
       link.removeAttribute("target");
       link.addEventListener("click", (event) => {
+        // a new tab or window (Ctrl-, Cmd-, Shift- or middle click) opens the link as it is
+        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey ||
+            event.altKey) return;
         const url = new URL(link.href, window.location.href);
         url.search = window.location.search;
         const framework = currentFramework();
