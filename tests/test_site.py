@@ -1173,6 +1173,8 @@ def test_every_page_names_its_languages_and_the_default(build, build_pt):
                                     text))
             assert links == {"en": f"{base}{page}.html", "pt-BR": f"{base}{PT}{page}.html",
                              "x-default": f"{base}{page}.html"}, (language, page)
+            canonical = re.search(r'<link rel="canonical" href="([^"]+)"', text)[1]
+            assert canonical == f"{base}{folder}{page}.html", canonical  # its own address
             switch = re.search(r'<a [^>]*btn-language-switch[^>]*>', text)[0]
             other = "pt-BR" if language == "en" else "en"
             assert f'lang="{other}"' in switch and f'hreflang="{other}"' in switch
