@@ -40,7 +40,6 @@ __version__ = "0.1.0"
 _ = get_translation("site")  # "and" in the Portuguese site's labels (_ext/translation.py)
 
 
-
 def N_(message: str) -> str:
     """Mark ``message`` for the site catalog; it is translated where it is used."""
     return message

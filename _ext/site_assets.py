@@ -6,7 +6,9 @@ Figures load when the reader nears them
     A chapter page has some twenty figures (a megabyte of PNGs), five of them in view
     at a time. After the build, every output figure's ``<img>`` gets ``loading="lazy"``
     and its displayed width and height (from the PNG's header), so that the browser
-    keeps the figure's place before it arrives and the text does not jump.
+    keeps the figure's place before it arrives and the text does not jump. Other
+    extensions add their own rewrites of the written pages (``add_page_rewrite``); all
+    of them run in one pass over this build's files.
 
 Offline MathJax
     Sphinx loads MathJax 3 from a CDN by default, so a page read offline, or tested on
@@ -38,8 +40,8 @@ No Font Awesome script
     upgrade drops the tag, a build warning says that this is no longer needed.
 
 MathJax only where there is math
-    Sphinx loads MathJax (0.7 MB with its fonts' data) on a page with math, but also on a page whose toctree
-    includes one: the landing page, whose hidden toctree lists the whole book, loaded it
+    Sphinx loads MathJax (0.7 MB with its fonts' data) on a page with math, but also on
+    a page whose toctree includes one: the landing page, whose hidden toctree lists the whole book, loaded it
     for no formula at all. The page-context handler below drops MathJax and its
     configuration script from pages that have no math of their own.
 
@@ -204,22 +206,38 @@ def lazy_image(tag: re.Match, page: Path) -> str:
             f'decoding="async" />')
 
 
-def lazy_images(app: Sphinx, exception: Exception | None) -> None:
-    """Every figure of every page loads lazily, with its size set (see ``lazy_image``);
-    each page is replaced whole."""
-    if exception is not None or app.builder.format != "html":
-        return
-    # A translated site built into a folder of this one (it has its own _static) finishes
-    # its own pages.
+def lazy_images(text: str, page: Path) -> str:
+    """Every figure of a page loads lazily, with its size set (see ``lazy_image``)."""
+    return IMAGE_TAG.sub(lambda tag: lazy_image(tag, page), text)
+
+
+def add_page_rewrite(app: Sphinx, rewrite) -> None:
+    """Have ``rewrite(text, page) -> text`` applied to every HTML page this build writes,
+    once the build is done (``rewrite_pages``: one pass over the files for every rewrite)."""
+    app.site_assets_page_rewrites.append(rewrite)
+
+
+def own_pages(app: Sphinx):
+    """This build's HTML files: a translated site built into a folder of this one (it has
+    its own ``_static``) is finished by its own build."""
     others = [static.parent for static in Path(app.outdir).glob("*/_static")]
     for page in Path(app.outdir).rglob("*.html"):
-        if any(site in page.parents for site in others):
-            continue
+        if not any(site in page.parents for site in others):
+            yield page
+
+
+def rewrite_pages(app: Sphinx, exception: Exception | None) -> None:
+    """Apply the registered rewrites to this build's pages, each file replaced whole."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in own_pages(app):
         text = page.read_text(encoding="utf-8")
-        lazy = IMAGE_TAG.sub(lambda tag: lazy_image(tag, page), text)
-        if lazy != text:
+        rewritten = text
+        for rewrite in app.site_assets_page_rewrites:
+            rewritten = rewrite(rewritten, page)
+        if rewritten != text:
             part = page.with_name(page.name + ".part")
-            part.write_text(lazy, encoding="utf-8")
+            part.write_text(rewritten, encoding="utf-8")
             os.replace(part, page)
 
 
@@ -246,5 +264,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", drop_unused_mathjax, priority=800)
     # before sphinx-external-toc's ensure_index_file (500), which then leaves it alone
     app.connect("build-finished", write_root_page, priority=400)
-    app.connect("build-finished", lazy_images)
+    app.site_assets_page_rewrites = [lazy_images]  # add_page_rewrite adds more
+    app.connect("build-finished", rewrite_pages)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

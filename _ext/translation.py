@@ -39,9 +39,9 @@ The language switch
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
+import site_assets  # a sibling extension in _ext/ (on sys.path like this one)
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.locale import get_translation
@@ -174,21 +174,10 @@ def translate_config(app: Sphinx, config) -> None:
     config.nb_code_prompt_hide = str(_("Hide code cell content"))
 
 
-def own_pages(app: Sphinx):
-    """The HTML files of this build: the English one's output folder also holds the
-    translated sites' folders, which their own builds finish."""
-    others = [Path(app.outdir) / folder for _, folder in LANGUAGES.values() if folder]
-    for page in Path(app.outdir).rglob("*.html"):
-        if not any(folder in page.parents for folder in others):
-            yield page
-
-
-def finish_pages(app: Sphinx, exception: Exception | None) -> None:
-    """In the pages just written (each file replaced whole): the language switch says which
-    language it leads to (``hreflang``; ``lang`` on its word) and opens in the same tab,
-    its icon is not read aloud; on a translated site, ``FIXED_LABELS`` are translated."""
-    if exception or app.builder.format != "html":
-        return
+def page_replacements(app: Sphinx) -> list[tuple[str, str]]:
+    """What ``finish_page`` replaces: the language switch says which language it leads to
+    (``hreflang``; ``lang`` on its word) and opens in the same tab, its icon is not read
+    aloud; on a translated site, ``FIXED_LABELS`` are translated."""
     other = other_language(app)
     name, target = LANGUAGES[other][0], HREFLANG[other]
     pairs = [('target="_blank"\n   class="btn btn-sm btn-language-switch"',
@@ -199,15 +188,21 @@ def finish_pages(app: Sphinx, exception: Exception | None) -> None:
     if app.config.language != "en":
         pairs += [(f'{attribute}="{english}"', f'{attribute}="{html.escape(str(_(english)))}"')
                   for attribute, english in FIXED_LABELS]
-    for page in own_pages(app):
-        text = page.read_text(encoding="utf-8")
-        translated = text
+    return pairs
+
+
+def register_page_rewrite(app: Sphinx) -> None:
+    """Finish every written page with ``page_replacements`` (site_assets' pass over them)."""
+    if app.builder.format != "html":
+        return
+    pairs = page_replacements(app)
+
+    def finish_page(text: str, page) -> str:
         for english, own in pairs:
-            translated = translated.replace(english, own)
-        if translated != text:
-            part = page.with_name(page.name + ".part")
-            part.write_text(translated, encoding="utf-8")
-            os.replace(part, page)
+            text = text.replace(english, own)
+        return text
+
+    site_assets.add_page_rewrite(app, finish_page)
 
 
 def add_script(app: Sphinx) -> None:
@@ -225,5 +220,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", add_script)
     # after sphinx-book-theme's add_header_buttons (priority 501)
     app.connect("html-page-context", add_language_switch, priority=610)
-    app.connect("build-finished", finish_pages)
+    app.setup_extension("site_assets")  # its pass over the written pages
+    app.connect("builder-inited", register_page_rewrite)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
