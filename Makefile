@@ -12,11 +12,12 @@ MXNET_PY := .venv-mxnet/bin/python
 VENV_STAMP := .venv/.installed
 MXNET_STAMP := .venv-mxnet/.installed
 KERNELS_STAMP := .venv/.kernels
-# MathJax 3 (npm package mathjax, pinned in package.json / package-lock.json), served by
-# the site itself so that its math renders without a CDN (see _ext/site_assets.py).
-MATHJAX := _vendor/mathjax/startup.js
+# npm packages (pinned in package.json / package-lock.json): KaTeX renders the site's math
+# at build time and its stylesheet and fonts are served by the site itself
+# (_ext/prerendered_math.py); PurgeCSS trims the site's stylesheets (_ext/site_assets.py).
+KATEX := _vendor/katex/katex.min.css
 
-.PHONY: setup data node mathjax browser book run notebooks check translations test unit lint clean
+.PHONY: setup data node katex browser book run notebooks check translations test unit lint clean
 
 # --no-compile: Python compiles a module when it is first imported instead; pip's byte-
 # compiling of every file of torch, TensorFlow and JAX took most of the install time.
@@ -37,7 +38,7 @@ $(KERNELS_STAMP): $(VENV_STAMP) $(MXNET_STAMP) book/environments.py d2l_bn/__ini
 	$(PY) -m book.environments kernels
 	touch $@
 
-setup: $(VENV_STAMP) $(MXNET_STAMP) $(KERNELS_STAMP) data $(MATHJAX)
+setup: $(VENV_STAMP) $(MXNET_STAMP) $(KERNELS_STAMP) data $(KATEX)
 
 # System packages come from apt when we are root on a Debian-like machine; elsewhere they
 # must be installed by hand (CONTRIBUTING.md lists them).
@@ -54,17 +55,16 @@ data:
 node: | data
 	@command -v npm >/dev/null || { $(call APT_INSTALL,nodejs npm); }
 
-mathjax: $(MATHJAX)
+katex: $(KATEX)
 
-# Only what the pages load (_config.yml, mathjax3_config): the loader, the core, TeX input
-# with its extensions, CommonHTML output and its fonts.
-$(MATHJAX): package.json package-lock.json | node
+# The stylesheet names each font in WOFF2, WOFF and TrueType; every browser the site
+# supports reads WOFF2, so only those are copied and named.
+$(KATEX): package.json package-lock.json | node
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf _vendor/mathjax && mkdir -p _vendor/mathjax/output
-	cd node_modules/mathjax/es5 && \
-	  cp -r startup.js core.js input $(CURDIR)/_vendor/mathjax/ && \
-	  cp -r output/chtml.js output/chtml $(CURDIR)/_vendor/mathjax/output/
-	touch $@
+	rm -rf _vendor/katex && mkdir -p _vendor/katex/fonts
+	cp node_modules/katex/dist/fonts/*.woff2 _vendor/katex/fonts/
+	sed -E 's/,url\(fonts\/[A-Za-z0-9_-]+\.(woff|ttf)\) format\("(woff|truetype)"\)//g' \
+	  node_modules/katex/dist/katex.min.css > $@
 
 # Debian's Chromium and its driver, for the browser test of the site (tests/test_site.py).
 browser: | data node

@@ -1,6 +1,6 @@
-"""What the site's pages load: MathJax from the site itself, each script once, no icon
-script, a script that closes the phone's drawers, formulas out of search snippets, figures
-that load lazily; and a real root page.
+"""What the site's pages load: front-end files from the site itself, each script once, no
+icon script, a script that closes the phone's drawers, formulas out of search snippets,
+figures that load lazily; and a real root page.
 
 Figures load when the reader nears them
     A chapter page has some twenty figures (a megabyte of PNGs), five of them in view
@@ -10,19 +10,14 @@ Figures load when the reader nears them
     extensions add their own rewrites of the written pages (``add_page_rewrite``); all
     of them run in one pass over this build's files.
 
-Offline MathJax
-    Sphinx loads MathJax 3 from a CDN by default, so a page read offline, or tested on
-    a machine without internet, shows raw TeX. ``make mathjax`` installs the npm
-    package ``mathjax`` (pinned in package.json / package-lock.json) and copies the
-    files the pages load (``startup.js`` and the components it loads) into
-    ``_vendor/mathjax``. This extension adds ``_vendor`` to the static folders at build
-    time, so they land in
-    ``_static/mathjax``, where ``mathjax_path`` in ``_config.yml`` points. (Not in
-    ``_static`` itself: Jupyter Book adds a script tag for every ``.js`` file under
-    ``_static``, which would load all of MathJax's lazily loaded parts on every page.
-    Folders added here, after Jupyter Book has written the configuration, are only
-    copied.) A configured local MathJax that is missing is a build warning, so an
-    error with ``-W``.
+Front-end files from the site itself
+    ``make katex`` installs npm packages (pinned in package.json / package-lock.json)
+    and copies what the pages load into ``_vendor`` (KaTeX's stylesheet and fonts, see
+    ``_ext/prerendered_math.py``). This extension adds ``_vendor`` to the static folders
+    at build time, so its folders land in ``_static``. (Not in ``_static`` itself:
+    Jupyter Book adds a script or stylesheet tag for every file under ``_static``;
+    folders added here, after Jupyter Book has written the configuration, are only
+    copied.)
 
 Each inline script once
     With Sphinx 7.4, an inline script (``add_js_file(None, body=...)``) that an
@@ -39,11 +34,12 @@ No Font Awesome script
     (written into the doctree folder, so it follows the installed theme). If a theme
     upgrade drops the tag, a build warning says that this is no longer needed.
 
-MathJax only where there is math
-    Sphinx loads MathJax (0.7 MB with its fonts' data) on a page with math, but also on
-    a page whose toctree includes one: the landing page, whose hidden toctree lists the whole book, loaded it
-    for no formula at all. The page-context handler below drops MathJax and its
-    configuration script from pages that have no math of their own.
+Search tools only on the search page
+    pydata-sphinx-theme's layout loads Sphinx's search tools and the whole search index
+    (``searchtools.js``, ``language_data.js``, ``searchindex.js``: 75 KB, 98 KB in
+    Portuguese) on every page, for its search-as-you-type box; with that option off
+    (the theme's default, and this site's) only the search page uses them, and loads
+    them itself. The pass over the written pages removes the three tags elsewhere.
 
 A real root page
     The book's root document is ``chapters/index``, so the site's ``/index.html`` is a
@@ -58,7 +54,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import posixpath
 import re
 import struct
 from pathlib import Path
@@ -71,20 +66,12 @@ logger = logging.getLogger(__name__)
 __version__ = "0.1.0"
 
 
-def add_mathjax(app: Sphinx) -> None:
+def add_vendor(app: Sphinx) -> None:
     if app.builder.format != "html":
         return
-    base = Path(app.confdir or app.srcdir)
-    vendor = base / app.config.site_assets_vendor
+    vendor = Path(app.confdir or app.srcdir) / app.config.site_assets_vendor
     if vendor.is_dir():
         app.config.html_static_path.append(str(vendor))
-    path = app.config.mathjax_path
-    if not path or "://" in path or path.startswith("/"):
-        return  # a CDN or an absolute URL: nothing to serve
-    folders = [base / folder for folder in app.config.html_static_path]
-    if not any((folder / path).is_file() for folder in folders):
-        logger.warning("site_assets: mathjax_path is _static/%s, but no static folder has "
-                       "it: run `make mathjax` (npm package mathjax@3)", path)
 
 
 STATIC = Path(__file__).parent / "static"
@@ -116,18 +103,6 @@ def drop_repeated_scripts(app: Sphinx, pagename, templatename, context, doctree)
             seen.add(key)
             unique.append(script)
     scripts[:] = unique
-
-
-def drop_unused_mathjax(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    scripts = context.get("script_files")
-    path = app.config.mathjax_path
-    if not isinstance(scripts, list) or not path:
-        return
-    if app.env.get_domain("math").data["has_equations"].get(pagename, False):
-        return
-    mathjax = {path, posixpath.join("_static", path)}  # as given, and as the builder adds it
-    scripts[:] = [script for script in scripts if str(script.filename) not in mathjax
-                  and not script.attributes.get("body", "").startswith("window.MathJax")]
 
 
 FONTAWESOME_JS = "_static/scripts/fontawesome.js"
@@ -211,6 +186,22 @@ def lazy_images(text: str, page: Path) -> str:
     return IMAGE_TAG.sub(lambda tag: lazy_image(tag, page), text)
 
 
+SEARCH_TOOLS = re.compile(r'<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js'
+                          r'|searchindex\.js)"></script>\n?')
+
+
+def without_search_tools(text: str, page: Path) -> str:
+    """A page other than the search page without the search tools' tags (see above)."""
+    return text if page.name == "search.html" else SEARCH_TOOLS.sub("", text)
+
+
+def drop_search_tools(app: Sphinx, config) -> None:
+    """Unless the theme's search-as-you-type needs them, the search tools only on the
+    search page."""
+    if str(config.html_theme_options.get("search_as_you_type", False)).lower() != "true":
+        add_page_rewrite(app, without_search_tools)
+
+
 def add_page_rewrite(app: Sphinx, rewrite) -> None:
     """Have ``rewrite(text, page) -> text`` applied to every HTML page this build writes,
     once the build is done (``rewrite_pages``: one pass over the files for every rewrite)."""
@@ -256,14 +247,15 @@ def write_root_page(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     app.add_config_value("site_assets_vendor", "_vendor", "html", [str])
     app.connect("config-inited", drop_fontawesome_script)
-    app.connect("builder-inited", add_mathjax)
+    app.connect("builder-inited", add_vendor)
     app.connect("builder-inited", add_drawer_script)
     app.connect("html-page-context", add_search_snippets_script)
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
-    # after sphinx.ext.mathjax's install_mathjax (500)
-    app.connect("html-page-context", drop_unused_mathjax, priority=800)
     # before sphinx-external-toc's ensure_index_file (500), which then leaves it alone
     app.connect("build-finished", write_root_page, priority=400)
     app.site_assets_page_rewrites = [lazy_images]  # add_page_rewrite adds more
-    app.connect("build-finished", rewrite_pages)
+    app.connect("config-inited", drop_search_tools)
+    # after the themes' own build-finished handlers (500): pydata-sphinx-theme writes its
+    # light and dark pygments.css then, which trimmed_assets' code rewrite reads
+    app.connect("build-finished", rewrite_pages, priority=600)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -3,11 +3,12 @@
 // so it looked complete. Such a box gets the class scroll-cue-right while more content
 // is hidden on its right, and scroll-cue-left while some is hidden on its left;
 // site.css fades the box out at that edge. Boxes are measured when the page is ready,
-// when MathJax has typeset it (equations appear only then), when they change size
-// (a tab or a collapsed solution opened, the window resized) and when they scroll.
+// when its fonts have loaded (they change the widths of code and formulas), when they
+// change size (a tab or a collapsed solution opened, the window resized) and when they
+// scroll.
 (() => {
   "use strict";
-  const BOXES = "div.highlight > pre, div.math > mjx-container, .pst-scrollable-table-container";
+  const BOXES = "div.highlight > pre, div.math > .katex-display, .pst-scrollable-table-container";
 
   function update(box) {
     const hidden = box.scrollWidth - box.clientWidth; // 0 unless it overflows
@@ -29,9 +30,6 @@
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
   else watch();
-  window.addEventListener("load", () => {
-    watch();
-    const typeset = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
-    if (typeset) typeset.then(watch);
-  });
+  window.addEventListener("load", watch);
+  document.fonts.ready.then(watch);
 })();

@@ -1,4 +1,5 @@
-"""_ext/site_assets.py on tiny projects: MathJax served from _vendor, each inline script once.
+"""_ext/site_assets.py on tiny projects: files served from _vendor, each inline script once,
+search tools only on the search page.
 
 Each test builds a one-page Sphinx project (html builder, the basic theme) in a
 temporary folder; no network.
@@ -6,7 +7,6 @@ temporary folder; no network.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from sphinx.testing.util import SphinxTestApp
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MATHJAX = "mathjax/startup.js"  # mathjax_path, as in _config.yml
-STUB = "/* a stand-in for MathJax */\n"
+VENDORED = "katex/katex.min.css"  # as make katex writes it
+STUB = "/* a stand-in for KaTeX's stylesheet */\n"
 INLINE = ["const INLINE_ONE = 1;", "const INLINE_TWO = 2;"]
 
 # Added the way sphinx-thebe adds its configuration: an inline script, after the
@@ -33,16 +33,15 @@ def setup(app):
 """
 
 
-def build(src: Path, *, extensions=("site_assets",), mathjax_path: str = MATHJAX,
-          vendor: bool = True, extra: str = "") -> tuple[SphinxTestApp, str]:
+def build(src: Path, *, extensions=("site_assets",), vendor: bool = True,
+          extra: str = "") -> tuple[SphinxTestApp, str]:
     """Build a one-page project with some math; (app, the page's HTML)."""
     if vendor:
-        (src / "_vendor" / "mathjax").mkdir(parents=True)
-        (src / "_vendor" / MATHJAX).write_text(STUB)
+        (src / "_vendor" / "katex").mkdir(parents=True)
+        (src / "_vendor" / VENDORED).write_text(STUB)
     (src / "conf.py").write_text(
         f"extensions = {list(extensions)!r}\nhtml_theme = 'basic'\n"
-        f"mathjax_path = {mathjax_path!r}\nexclude_patterns = ['_build', '_vendor']\n"
-        f"{extra}")
+        f"exclude_patterns = ['_build', '_vendor']\n{extra}")
     (src / "index.rst").write_text("Page\n====\n\nSome math: :math:`a^2 + b^2`.\n")
     app = SphinxTestApp("html", srcdir=src, freshenv=True)
     try:
@@ -52,28 +51,22 @@ def build(src: Path, *, extensions=("site_assets",), mathjax_path: str = MATHJAX
     return app, (app.outdir / "index.html").read_text()
 
 
-def test_vendored_mathjax_is_copied_and_loaded(tmp_path):
-    app, html = build(tmp_path)
+def test_vendored_files_are_served(tmp_path):
+    app, _ = build(tmp_path)
     assert app.warning.getvalue() == ""
     assert str(tmp_path / "_vendor") in app.config.html_static_path
-    assert (app.outdir / "_static" / MATHJAX).read_text() == STUB
-    assert re.search(rf'src="_static/{re.escape(MATHJAX)}(\?v=\w+)?"', html)  # ?v=checksum
+    assert (app.outdir / "_static" / VENDORED).read_text() == STUB
 
 
-@pytest.mark.parametrize("vendor", [False, True], ids=["no _vendor", "_vendor without it"])
-def test_missing_local_mathjax_is_a_warning(tmp_path, vendor):
-    path = "mathjax/elsewhere.js" if vendor else MATHJAX
-    app, _ = build(tmp_path, mathjax_path=path, vendor=vendor)
-    assert f"site_assets: mathjax_path is _static/{path}, but no static folder has it" \
-        in app.warning.getvalue()
+SEARCH_TOOLS = '<script src="_static/searchtools.js"></script>\n' \
+    '<script src="_static/language_data.js"></script>\n<script src="searchindex.js"></script>\n'
 
 
-@pytest.mark.parametrize("path", ["https://cdn.example.org/mathjax/tex-mml-chtml.js",
-                                  "/mathjax/tex-mml-chtml.js"])
-def test_mathjax_from_elsewhere_needs_no_local_copy(tmp_path, path):
-    app, html = build(tmp_path, mathjax_path=path, vendor=False)
-    assert app.warning.getvalue() == ""
-    assert f'src="{path}"' in html
+def test_search_tools_are_dropped_except_on_the_search_page():
+    page = f"<head>\n{SEARCH_TOOLS}<script src='_static/doctools.js'></script>\n</head>"
+    kept = page.replace(SEARCH_TOOLS, "")
+    assert site_assets.without_search_tools(page, Path("out/chapters/x.html")) == kept
+    assert site_assets.without_search_tools(page, Path("out/search.html")) == page
 
 
 def test_inline_script_added_after_builder_setup_is_on_the_page_once(tmp_path):
