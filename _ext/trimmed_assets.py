@@ -39,11 +39,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sphinx.application import Sphinx
-from sphinx.util import logging
-
 import site_assets  # sibling extensions in _ext/ (on sys.path like this one)
 from prerendered_math import npm_package
+from sphinx.application import Sphinx
+from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 // The search page's result snippets (Sphinx's searchtools.js) are the text of the found
-// page, read from its HTML, where formulas are still TeX (MathJax typesets them only in
-// the page itself): a snippet showed "\[ \text{moving} \leftarrow ...". Each formula is
-// shown as an ellipsis instead.
+// page, read from its HTML, where a formula is KaTeX's HTML plus MathML with the TeX as an
+// annotation: its text is the formula three times over, the last in TeX ("\text{moving}
+// \leftarrow ..."). Each formula is shown as an ellipsis instead.
 (() => {
   "use strict";
   if (typeof Search === "undefined" || !Search.htmlToText) return;
