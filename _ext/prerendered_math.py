@@ -29,7 +29,7 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.locale import _
+from sphinx.locale import _ as sphinx_text  # Sphinx's own messages, in its own catalogs
 from sphinx.util import logging
 from sphinx.util.math import get_node_equation_number
 
@@ -123,7 +123,7 @@ def visit_display(self, node: nodes.math_block) -> None:
     self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
     if node["number"]:
         self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
-        self.add_permalink_ref(node, _("Link to this equation"))
+        self.add_permalink_ref(node, sphinx_text("Link to this equation"))
         self.body.append("</span>")
     tex = node.astext() if node["nowrap"] else display_tex(node)
     self.body.append(rendered(self, node, tex, display=True) + "</div>\n")

@@ -182,7 +182,9 @@ def render_markdown(results: dict) -> str:
                   "|" + "|".join("---" for _ in t["headers"]) + "|",
                   *("| " + " | ".join(str(x).replace("|", "\\|") for x in row) + " |"
                     for row in t["rows"]), ""]
-        lines += [*t["notes"], ""] if t["notes"] else []
+        if t["notes"]:  # folded: on a phone the table comes first, the details on demand
+            notes = [f"{note}\n" for note in t["notes"]]
+            lines += ["<details><summary>Notes</summary>", "", *notes, "</details>", ""]
     verdicts = verdict_lines(results)
     if verdicts:
         lines += ["**Verdicts**", "", *(f"- {x}" for x in verdicts), ""]
