@@ -14,10 +14,11 @@ MXNET_STAMP := .venv-mxnet/.installed
 KERNELS_STAMP := .venv/.kernels
 # npm packages (pinned in package.json / package-lock.json): KaTeX renders the site's math
 # at build time and its stylesheet and fonts are served by the site itself
-# (_ext/prerendered_math.py); PurgeCSS trims the site's stylesheets (_ext/site_assets.py).
+# (_ext/prerendered_math.py); PurgeCSS trims the site's stylesheets (_ext/trimmed_assets.py).
+NODE_MODULES := node_modules/.package-lock.json
 KATEX := _vendor/katex/katex.min.css
 
-.PHONY: setup data node katex browser book run notebooks check translations test unit lint clean
+.PHONY: setup data node site-tools browser book run notebooks check translations test unit lint clean
 
 # --no-compile: Python compiles a module when it is first imported instead; pip's byte-
 # compiling of every file of torch, TensorFlow and JAX took most of the install time.
@@ -50,21 +51,25 @@ data:
 	@[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || \
 	  { $(call APT_INSTALL,dataset-fashion-mnist); }
 
-# Node.js and npm, only to install the pinned MathJax.
+# Node.js and npm: the site's build runs KaTeX and PurgeCSS in Node.js.
 # (Order-only prerequisites keep apt-get calls one at a time under make -j.)
 node: | data
 	@command -v npm >/dev/null || { $(call APT_INSTALL,nodejs npm); }
 
-katex: $(KATEX)
+site-tools: $(KATEX)
 
-# The stylesheet names each font in WOFF2, WOFF and TrueType; every browser the site
-# supports reads WOFF2, so only those are copied and named.
-$(KATEX): package.json package-lock.json | node
+# KaTeX and PurgeCSS, as pinned (npm writes node_modules/.package-lock.json).
+$(NODE_MODULES): package.json package-lock.json | node
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# KaTeX's stylesheet names each font in WOFF2, WOFF and TrueType; every browser the site
+# supports reads WOFF2, so only those are copied and named.
+$(KATEX): $(NODE_MODULES)
 	rm -rf _vendor/katex && mkdir -p _vendor/katex/fonts
 	cp node_modules/katex/dist/fonts/*.woff2 _vendor/katex/fonts/
 	sed -E 's/,url\(fonts\/[A-Za-z0-9_-]+\.(woff|ttf)\) format\("(woff|truetype)"\)//g' \
-	  node_modules/katex/dist/katex.min.css > $@
+	  node_modules/katex/dist/katex.min.css > $@.part && mv $@.part $@
 
 # Debian's Chromium and its driver, for the browser test of the site (tests/test_site.py).
 browser: | data node

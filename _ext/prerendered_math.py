@@ -8,7 +8,7 @@ it for screen readers), so a page with math loads only KaTeX's stylesheet (23 KB
 few fonts its formulas use.
 
 KaTeX runs in Node.js (``render_math.cjs``, one process per build, one formula a line);
-``make katex`` installs the npm package ``katex`` (pinned in package.json /
+``make site-tools`` installs the npm package ``katex`` (pinned in package.json /
 package-lock.json) and copies its stylesheet and WOFF2 fonts into ``_vendor/katex``,
 which ``_ext/site_assets.py`` serves as ``_static/katex``. A formula KaTeX cannot render
 is a build warning at the formula's place, so an error with ``-W``; so is a missing
@@ -61,10 +61,10 @@ class KaTeX:
         node = shutil.which("node")
         if node is None:
             raise MathError("Node.js is not installed: the site renders its math with KaTeX "
-                            "in Node.js at build time (install nodejs, then `make katex`)")
+                            "in Node.js at build time (install nodejs, then `make site-tools`)")
         if not npm_package("katex"):
             raise MathError("the npm package katex is not installed next to "
-                            f"{SCRIPT.name}: run `make katex` (npm ci)")
+                            f"{SCRIPT.name}: run `make site-tools` (npm ci)")
         return subprocess.Popen([node, str(SCRIPT)], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, encoding="utf-8")
 
@@ -73,13 +73,14 @@ class KaTeX:
         if key not in self.cache:
             if self.process is None:
                 self.process = self.start()
-            self.process.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
-            self.process.stdin.flush()
-            line = self.process.stdout.readline()
-            if not line:
+            try:
+                self.process.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
+                self.process.stdin.flush()
+                answer = json.loads(self.process.stdout.readline())
+            except (OSError, ValueError) as error:  # the process died or wrote no answer
+                self.close()
                 raise MathError("the KaTeX process (_ext/render_math.cjs) stopped; its "
-                                "message is above")
-            answer = json.loads(line)
+                                f"message is above ({error})") from None
             if "error" in answer:
                 raise MathError(answer["error"])
             self.cache[key] = answer["html"]
@@ -87,9 +88,13 @@ class KaTeX:
 
     def close(self) -> None:
         if self.process is not None:
-            self.process.stdin.close()
-            self.process.wait(timeout=30)
-            self.process = None
+            process, self.process = self.process, None
+            try:
+                process.stdin.close()
+                process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+                process.wait()
 
 
 def rendered(translator, node: nodes.Element, tex: str, display: bool) -> str:
@@ -121,7 +126,7 @@ def display_tex(node: nodes.math_block) -> str:
 
 def visit_display(self, node: nodes.math_block) -> None:
     self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
-    if node["number"]:
+    if node["number"] and not node["nowrap"]:  # as Sphinx's renderers: no number if nowrap
         self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
         self.add_permalink_ref(node, sphinx_text("Link to this equation"))
         self.body.append("</span>")
@@ -148,7 +153,7 @@ def check_stylesheet(app: Sphinx) -> None:
         return
     base = Path(app.confdir or app.srcdir)
     if not any((base / folder / STYLESHEET).is_file() for folder in app.config.html_static_path):
-        logger.warning("prerendered_math: no static folder has %s: run `make katex`",
+        logger.warning("prerendered_math: no static folder has %s: run `make site-tools`",
                        STYLESHEET)
 
 

@@ -13,6 +13,9 @@ async function main() {
     // Keep every @font-face, @keyframes and custom property: the browser fetches only
     // the fonts a page uses, and variables may be read by scripts.
     fontFace: false, keyframes: false, variables: false,
+    // Names that no page or script spells out whole: Bootstrap builds its tooltips' class
+    // from a template (`bs-${NAME}-auto`) and Popper sets the placement attributes.
+    safelist: { greedy: [/bs-(tooltip|popover)-/, /data-popper-placement/, /data-bs-popper/] },
   });
   const sizes = {};
   for (const { file, css } of results) {

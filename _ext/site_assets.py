@@ -11,7 +11,7 @@ Figures load when the reader nears them
     of them run in one pass over this build's files.
 
 Front-end files from the site itself
-    ``make katex`` installs npm packages (pinned in package.json / package-lock.json)
+    ``make site-tools`` installs npm packages (pinned in package.json / package-lock.json)
     and copies what the pages load into ``_vendor`` (KaTeX's stylesheet and fonts, see
     ``_ext/prerendered_math.py``). This extension adds ``_vendor`` to the static folders
     at build time, so its folders land in ``_static``. (Not in ``_static`` itself:
@@ -209,11 +209,13 @@ def add_page_rewrite(app: Sphinx, rewrite) -> None:
 
 
 def own_pages(app: Sphinx):
-    """This build's HTML files: a translated site built into a folder of this one (it has
-    its own ``_static``) is finished by its own build."""
-    others = [static.parent for static in Path(app.outdir).glob("*/_static")]
-    for page in Path(app.outdir).rglob("*.html"):
-        if not any(site in page.parents for site in others):
+    """This build's HTML pages: a translated site built into a folder of this one (it has
+    its own ``_static``) is finished by its own build, and the ``.html`` files in
+    ``_static`` are the themes' templates, not pages."""
+    outdir = Path(app.outdir)
+    skipped = [outdir / "_static", *(static.parent for static in outdir.glob("*/_static"))]
+    for page in outdir.rglob("*.html"):
+        if not any(folder in page.parents for folder in skipped):
             yield page
 
 

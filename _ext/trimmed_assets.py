@@ -24,7 +24,9 @@ Then, after the build (and after ``site_assets`` has finished the pages), two st
    KaTeX's stylesheet is left whole (its classes are written by KaTeX, at build time, on
    the pages with math).
 2. **Icon fonts**: every Font Awesome font is cut down (fontTools) to the glyphs that
-   the kept rules name (``content: "\\f0c9"``), written as WOFF2 under the same name.
+   the kept stylesheets name (icons sit in Unicode's private use areas: any such code
+   point, escaped as in ``content: "\\f0c9"`` or written as the character, as in the
+   theme's ``--pst-icon-*`` properties), written as WOFF2 under the same name.
 
 Both run on the build's own output, which Sphinx writes again from the themes on every
 build, so they repeat safely. A failure is a build warning (an error with ``-W``); the
@@ -51,7 +53,10 @@ __version__ = "0.1.0"
 SCRIPT = Path(__file__).with_name("purge_css.cjs")
 KEPT_WHOLE = ("katex",)  # folders under _static whose stylesheets are not purged
 ICON_FONTS = "vendor/fontawesome/webfonts/*.woff2"  # under _static
-ICON = re.compile(r'content:\s*"\\([0-9a-fA-F]{4,5})"')
+# An icon font's glyphs sit in Unicode's private use areas; a stylesheet names one as an
+# escape (content: "\f0c9") or as the character itself (--pst-icon-tip: "<U+F0EB>").
+PRIVATE_USE = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
+ESCAPE = re.compile(r"\\([0-9a-fA-F]{4,6})")
 
 
 TOKEN_RULE = re.compile(r'html\[data-theme="(light|dark)"\] \.highlight'
@@ -112,7 +117,7 @@ def purge_stylesheets(app: Sphinx, static: Path) -> dict[str, list[int]]:
     """PurgeCSS over this build's stylesheets; {path: [bytes before, after]}."""
     node = shutil.which("node")
     if node is None or not npm_package("purgecss"):
-        raise RuntimeError("needs Node.js and the npm package purgecss: run `make katex` "
+        raise RuntimeError("needs Node.js and the npm package purgecss: run `make site-tools` "
                            "(npm ci)")
     content = [str(page) for page in site_assets.own_pages(app)]
     content += [str(script) for script in static.rglob("*.js")]
@@ -124,10 +129,16 @@ def purge_stylesheets(app: Sphinx, static: Path) -> dict[str, list[int]]:
     return json.loads(done.stdout)["sizes"]
 
 
+def private_use(css: str) -> set[int]:
+    """The private-use code points a stylesheet names, escaped or as characters."""
+    named = {int(code, 16) for code in ESCAPE.findall(css)} | {ord(char) for char in css}
+    return {code for code in named if any(low <= code <= high for low, high in PRIVATE_USE)}
+
+
 def used_icons(static: Path) -> set[int]:
     """The code points of the icon glyphs that the (purged) stylesheets still name."""
-    return {int(code, 16) for path in stylesheets(static)
-            for code in ICON.findall(path.read_text(encoding="utf-8"))}
+    return set().union(*(private_use(path.read_text(encoding="utf-8"))
+                         for path in stylesheets(static)))
 
 
 def subset_font(path: Path, codepoints: set[int]) -> tuple[int, int]:

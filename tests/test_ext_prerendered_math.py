@@ -1,7 +1,7 @@
 """_ext/prerendered_math.py on tiny projects: formulas rendered by KaTeX at build time.
 
 Each test builds a small Sphinx project (html builder, the basic theme) in a temporary
-folder with the real KaTeX (Node.js and the npm package, as ``make katex`` installs them).
+folder with the real KaTeX (Node.js and the npm package, as ``make site-tools`` installs them).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sphinx.testing.util import SphinxTestApp
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not prerendered_math.npm_package("katex"),
-    reason="needs Node.js and the npm package katex (make katex)")
+    reason="needs Node.js and the npm package katex (make site-tools)")
 
 PAGE_WITH_MATH = """Math
 ====
@@ -89,4 +89,4 @@ def test_a_formula_katex_cannot_render_is_a_warning_at_its_place(tmp_path):
 def test_without_katex_the_warning_says_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setattr(prerendered_math, "npm_package", lambda name: False)
     app, _ = build(tmp_path, {"index": "Math\n====\n\n:math:`x`\n"})
-    assert "run `make katex`" in app.warning.getvalue()
+    assert "run `make site-tools`" in app.warning.getvalue()

@@ -16,7 +16,7 @@ from sphinx.testing.util import SphinxTestApp
 
 ROOT = Path(__file__).resolve().parents[1]
 
-VENDORED = "katex/katex.min.css"  # as make katex writes it
+VENDORED = "katex/katex.min.css"  # as make site-tools writes it
 STUB = "/* a stand-in for KaTeX's stylesheet */\n"
 INLINE = ["const INLINE_ONE = 1;", "const INLINE_TWO = 2;"]
 

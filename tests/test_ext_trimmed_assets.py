@@ -41,6 +41,12 @@ def test_slim_code_unwraps_plain_tokens_and_joins_runs_of_one_class():
     assert trimmed_assets.slim_code(outside, {"n"}) == outside
 
 
+def test_icons_are_found_escaped_or_as_characters():
+    css = ('.fa-bars:before{content:"\\f0c9"}:root{--pst-icon-tip:"\uf0eb"}'
+           '.x:before{content:"\\2014"}.y{content:"\\e05d "}')
+    assert trimmed_assets.private_use(css) == {0xF0C9, 0xF0EB, 0xE05D}  # not the dash
+
+
 def test_subset_font_keeps_only_the_named_glyphs(tmp_path):
     import pydata_sphinx_theme
 
@@ -61,7 +67,7 @@ def test_subset_font_keeps_only_the_named_glyphs(tmp_path):
 
 @pytest.mark.skipif(shutil.which("node") is None
                     or not prerendered_math.npm_package("purgecss"),
-                    reason="needs Node.js and the npm package purgecss (make katex)")
+                    reason="needs Node.js and the npm package purgecss (make site-tools)")
 def test_build_purges_unused_rules_and_keeps_what_pages_and_scripts_use(tmp_path):
     static = tmp_path / "_static"
     static.mkdir()

@@ -207,17 +207,19 @@ def load(driver, url: str) -> None:
     assert outcome == "ok", outcome
 
 
-MATH = """
+MATH = r"""
     const formulas = [...document.querySelectorAll('.math')];
     return {
         formulas: formulas.length,
         unrendered: formulas.filter(el => !el.querySelector('.katex .katex-html')).length,
         errors: document.querySelectorAll('.katex-error').length,
-        blank: formulas.filter(el => el.querySelector('.katex-html')
-                                        .getBoundingClientRect().width === 0).length,
+        blank: formulas.filter(el => el.getClientRects().length > 0  // shown, not folded
+                                     && el.querySelector('.katex-html')
+                                          .getBoundingClientRect().width === 0).length,
         tex: formulas.filter(el => /\\[a-zA-Z]+/.test(el.querySelector('.katex-html')
                                                             .textContent)).length,
-        font: document.fonts.check('16px KaTeX_Main'),
+        font: [...document.fonts].some(f => f.family.replace(/"/g, '') === 'KaTeX_Main'
+                                          && f.status === 'loaded'),
         scripts: [...document.scripts].filter(s => /mathjax|katex/i.test(s.src)).length,
     };"""
 
@@ -1036,11 +1038,48 @@ def test_performance_page_explains_and_includes_the_report(site, browser):
     assert len(recorded) >= len(FRAMEWORKS) and len(rows) == len(recorded), [r.text for r in rows]
     note = browser.find_element("css selector", "p.notebook-runs-note").text
     assert ("Not yet re-run" in note) == (len(recorded) < len(RUN_PAGES) * len(FRAMEWORKS))
+    # the report's notes folded under its tables (a phone reader opens them on demand)
+    folded = browser.execute_script("""
+        return [...document.querySelectorAll('.bd-article details:not([class])')]
+            .map(d => [d.open, d.querySelector('summary').textContent.trim()]);""")
+    assert len(folded) == report.count("<details>") >= 3, folded
+    assert all(not opened and label == "Notes" for opened, label in folded), folded
     if (ROOT / "benchmarks" / "NOTES.md").exists():
         assert browser.find_elements("css selector", "a[href$='benchmarks/NOTES.md']")
     nav = browser.execute_script(
         "return [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href);")
     assert any(href.startswith(f"{site}{PERFORMANCE}.html") for href in nav)  # in the toc
+
+
+CODE_COLOURS = """
+    const pre = document.querySelector('.cell_input div.highlight > pre');
+    return [getComputedStyle(pre).color, getComputedStyle(pre.parentElement).color];"""
+
+
+def test_trimmed_assets_keep_what_the_pages_use(build, site, browser):
+    """_ext/trimmed_assets.py: the icon fonts keep every glyph the stylesheets name, the
+    purge keeps rules for classes that scripts build at run time, and code whose names and
+    punctuation lost their spans keeps Pygments' colour for them, in both colour modes."""
+    from fontTools.ttLib import TTFont
+    from trimmed_assets import ICON_FONTS, used_icons
+
+    _, html = build
+    for static in (html / "_static", html / PT / "_static"):
+        fonts = sorted(static.glob(ICON_FONTS))
+        assert fonts
+        glyphs = set().union(*(TTFont(font).getBestCmap() for font in fonts))
+        missing = sorted(f"U+{code:04X}" for code in used_icons(static) - glyphs)
+        assert not missing, f"{static}: icons without a glyph: {missing}"
+        theme = (static / "styles" / "pydata-sphinx-theme.css").read_text()
+        assert ".bs-tooltip-auto" in theme  # Bootstrap builds this class name at run time
+    load(browser, f"{site}{CHAPTER}.html")
+    try:
+        for mode in ("light", "dark"):
+            browser.execute_script(f"document.documentElement.dataset.theme = '{mode}';")
+            code, highlight = browser.execute_script(CODE_COLOURS)
+            assert code == highlight, (mode, code, highlight)
+    finally:
+        browser.execute_script("document.documentElement.dataset.theme = 'light';")
 
 
 def test_pages_load_only_what_they_use(site, browser):
