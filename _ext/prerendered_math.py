@@ -42,12 +42,26 @@ STYLESHEET = "katex/katex.min.css"  # under _static (see site_assets_vendor)
 
 
 class MathError(Exception):
-    """A formula KaTeX could not render, or no KaTeX to render it with."""
+    """A formula KaTeX could not render, or a KaTeX process that stopped."""
+
+
+class MissingTool(RuntimeError):
+    """Node.js, or an npm package a build script needs, is not installed."""
 
 
 def npm_package(name: str) -> bool:
     """Whether Node.js finds the package from this folder (a node_modules above it)."""
     return any((folder / "node_modules" / name).is_dir() for folder in SCRIPT.parents)
+
+
+def node_command(script: Path, package: str) -> list[str]:
+    """The command that runs ``script`` (in this folder) in Node.js, which needs the npm
+    package ``package``; MissingTool, saying what to install, if either is missing."""
+    node = shutil.which("node")
+    if node is None or not npm_package(package):
+        raise MissingTool(f"{script.name} needs Node.js and the npm package {package}: "
+                          "install nodejs, then run `make site-tools` (npm ci)")
+    return [node, str(script)]
 
 
 class KaTeX:
@@ -58,14 +72,7 @@ class KaTeX:
         self.cache: dict[tuple[str, bool], str] = {}
 
     def start(self) -> subprocess.Popen:
-        node = shutil.which("node")
-        if node is None:
-            raise MathError("Node.js is not installed: the site renders its math with KaTeX "
-                            "in Node.js at build time (install nodejs, then `make site-tools`)")
-        if not npm_package("katex"):
-            raise MathError("the npm package katex is not installed next to "
-                            f"{SCRIPT.name}: run `make site-tools` (npm ci)")
-        return subprocess.Popen([node, str(SCRIPT)], stdin=subprocess.PIPE,
+        return subprocess.Popen(node_command(SCRIPT, "katex"), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, encoding="utf-8")
 
     def render(self, tex: str, display: bool) -> str:
@@ -101,7 +108,7 @@ def rendered(translator, node: nodes.Element, tex: str, display: bool) -> str:
     """KaTeX's HTML for ``tex``; on failure a warning at the node, and the TeX itself."""
     try:
         return translator.builder.app.prerendered_math.render(tex, display)
-    except MathError as error:
+    except (MathError, MissingTool) as error:
         logger.warning("prerendered_math: cannot render %r: %s", tex, error, location=node,
                        type="prerendered_math")
         return translator.encode(tex)
@@ -139,17 +146,20 @@ def start(app: Sphinx) -> None:
     app.prerendered_math = KaTeX()
 
 
+def prerendering(app: Sphinx) -> bool:
+    """Whether this build writes HTML with this renderer."""
+    return app.builder.format == "html" and app.builder.math_renderer_name == "prerendered"
+
+
 def add_stylesheet(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """KaTeX's stylesheet on the pages with math of their own (not on a page whose toctree
     merely lists one, as the math domain's ``has_equations`` would have it)."""
-    if app.builder.format != "html" or app.builder.math_renderer_name != "prerendered":
-        return
-    if app.env.get_domain("math").data["has_equations"].get(pagename, False):
+    if prerendering(app) and app.env.get_domain("math").data["has_equations"].get(pagename, False):
         app.add_css_file(STYLESHEET)
 
 
 def check_stylesheet(app: Sphinx) -> None:
-    if app.builder.format != "html" or app.builder.math_renderer_name != "prerendered":
+    if not prerendering(app):
         return
     base = Path(app.confdir or app.srcdir)
     if not any((base / folder / STYLESHEET).is_file() for folder in app.config.html_static_path):

@@ -37,12 +37,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import site_assets  # sibling extensions in _ext/ (on sys.path like this one)
-from prerendered_math import npm_package
+from prerendered_math import node_command
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -115,14 +114,11 @@ def stylesheets(static: Path) -> list[Path]:
 
 def purge_stylesheets(app: Sphinx, static: Path) -> dict[str, list[int]]:
     """PurgeCSS over this build's stylesheets; {path: [bytes before, after]}."""
-    node = shutil.which("node")
-    if node is None or not npm_package("purgecss"):
-        raise RuntimeError("needs Node.js and the npm package purgecss: run `make site-tools` "
-                           "(npm ci)")
+    command = node_command(SCRIPT, "purgecss")
     content = [str(page) for page in site_assets.own_pages(app)]
     content += [str(script) for script in static.rglob("*.js")]
     request = {"css": [str(path) for path in stylesheets(static)], "content": content}
-    done = subprocess.run([node, str(SCRIPT)], input=json.dumps(request),
+    done = subprocess.run(command, input=json.dumps(request),
                           capture_output=True, text=True, encoding="utf-8")
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip()[-2000:])

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 from docutils import nodes
-from sphinx.testing.util import SphinxTestApp
+from sphinx_project import build_html
 
 from d2l_bn import LABELS
 
@@ -108,22 +108,12 @@ def single_file(src: Path, framework: str) -> Path:
     return path
 
 
-def build(src: Path) -> SphinxTestApp:
-    """Build the project in ``src`` with the html builder (fresh environment)."""
-    app = SphinxTestApp("html", srcdir=src, freshenv=True)
-    try:
-        app.build()
-    finally:
-        app.cleanup()
-    return app
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The built project: (app, {docname: doctree}, {docname: BeautifulSoup of its page})."""
     src = tmp_path_factory.mktemp("tabs")
     write_project(src)
-    app = build(src)
+    app = build_html(src)
     docs = [DOC, PLAIN]
     doctrees = {doc: app.env.get_doctree(doc) for doc in docs}
     pages = {doc: BeautifulSoup((app.outdir / f"{doc}.html").read_text(), "html.parser")
@@ -336,7 +326,7 @@ def test_no_launch_block_without_per_framework_notebooks(site):
 def test_without_a_github_repository_colab_links_are_dropped_with_a_warning(tmp_path):
     conf = CONF.replace("https://github.com/", "https://gitlab.com/")  # Colab reads GitHub only
     write_project(tmp_path, conf)
-    app = build(tmp_path)
+    app = build_html(tmp_path)
     assert "no GitHub repository url" in app.warning.getvalue()
     block = BeautifulSoup((app.outdir / f"{DOC}.html").read_text(), "html.parser")
     block = block.select_one("div.framework-launch")
@@ -347,7 +337,7 @@ def test_without_a_github_repository_colab_links_are_dropped_with_a_warning(tmp_
 def test_tab_order_labels_and_launch_links_follow_the_configured_frameworks(tmp_path):
     labels = {"tensorflow": "TF", "pytorch": "Torch"}  # reordered, relabelled, no MXNet
     write_project(tmp_path, CONF + f"framework_tabs_labels = {labels!r}\n")
-    app = build(tmp_path)
+    app = build_html(tmp_path)
     assert app.warning.getvalue() == ""
     page = BeautifulSoup((app.outdir / f"{DOC}.html").read_text(), "html.parser")
     first = page.select_one("div.sd-tab-set.framework-tabs")

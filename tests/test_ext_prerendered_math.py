@@ -12,6 +12,7 @@ from pathlib import Path
 import prerendered_math
 import pytest
 from sphinx.testing.util import SphinxTestApp
+from sphinx_project import build_html
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not prerendered_math.npm_package("katex"),
@@ -37,16 +38,9 @@ See :eq:`scaled`.
 
 def build(src: Path, pages: dict[str, str]) -> tuple[SphinxTestApp, dict[str, str]]:
     """Build the pages with the prerendered renderer; (app, HTML of each page)."""
-    (src / "conf.py").write_text(
-        "extensions = ['prerendered_math']\nhtml_theme = 'basic'\n"
-        "html_math_renderer = 'prerendered'\nexclude_patterns = ['_build']\n")
-    for name, text in pages.items():
-        (src / f"{name}.rst").write_text(text)
-    app = SphinxTestApp("html", srcdir=src, freshenv=True)
-    try:
-        app.build()
-    finally:
-        app.cleanup()
+    app = build_html(src, "extensions = ['prerendered_math']\nhtml_theme = 'basic'\n"
+                          "html_math_renderer = 'prerendered'\nexclude_patterns = ['_build']\n",
+                     pages)
     return app, {name: (app.outdir / f"{name}.html").read_text() for name in pages}
 
 

@@ -13,6 +13,7 @@ import pytest
 import site_assets
 from sphinx.builders.html._assets import _JavaScript
 from sphinx.testing.util import SphinxTestApp
+from sphinx_project import build_html
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,15 +40,9 @@ def build(src: Path, *, extensions=("site_assets",), vendor: bool = True,
     if vendor:
         (src / "_vendor" / "katex").mkdir(parents=True)
         (src / "_vendor" / VENDORED).write_text(STUB)
-    (src / "conf.py").write_text(
-        f"extensions = {list(extensions)!r}\nhtml_theme = 'basic'\n"
-        f"exclude_patterns = ['_build', '_vendor']\n{extra}")
-    (src / "index.rst").write_text("Page\n====\n\nSome math: :math:`a^2 + b^2`.\n")
-    app = SphinxTestApp("html", srcdir=src, freshenv=True)
-    try:
-        app.build()
-    finally:
-        app.cleanup()
+    app = build_html(src, f"extensions = {list(extensions)!r}\nhtml_theme = 'basic'\n"
+                          f"exclude_patterns = ['_build', '_vendor']\n{extra}",
+                     {"index": "Page\n====\n\nSome math: :math:`a^2 + b^2`.\n"})
     return app, (app.outdir / "index.html").read_text()
 
 

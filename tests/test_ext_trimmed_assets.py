@@ -9,7 +9,7 @@ from pathlib import Path
 import prerendered_math
 import pytest
 import trimmed_assets
-from sphinx.testing.util import SphinxTestApp
+from sphinx_project import build_html
 
 PYGMENTS = """
 html[data-theme="light"] .highlight { background: #fefefe; color: #080808 }
@@ -75,16 +75,10 @@ def test_build_purges_unused_rules_and_keeps_what_pages_and_scripts_use(tmp_path
         ".used-in-page{color:red}.never-used{color:blue}.added-by-script{color:green}"
         "@font-face{font-family:X;src:url(x.woff2)}")
     (static / "own.js").write_text("el.classList.add('added-by-script');")
-    (tmp_path / "conf.py").write_text(
-        "extensions = ['trimmed_assets']\nhtml_theme = 'basic'\n"
-        "html_static_path = ['_static']\nhtml_css_files = ['own.css']\n"
-        "html_js_files = ['own.js']\nexclude_patterns = ['_build']\n")
-    (tmp_path / "index.rst").write_text("Page\n====\n\n.. container:: used-in-page\n\n   Hi.\n")
-    app = SphinxTestApp("html", srcdir=tmp_path, freshenv=True)
-    try:
-        app.build()
-    finally:
-        app.cleanup()
+    app = build_html(tmp_path, "extensions = ['trimmed_assets']\nhtml_theme = 'basic'\n"
+                               "html_static_path = ['_static']\nhtml_css_files = ['own.css']\n"
+                               "html_js_files = ['own.js']\nexclude_patterns = ['_build']\n",
+                     {"index": "Page\n====\n\n.. container:: used-in-page\n\n   Hi.\n"})
     assert "trimmed_assets" not in app.warning.getvalue()
     css = (app.outdir / "_static" / "own.css").read_text()
     assert ".used-in-page" in css and ".added-by-script" in css and "@font-face" in css
