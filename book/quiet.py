@@ -70,6 +70,18 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds of a running process and of the children it has waited for (from
+    /proc), or None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after the command's name
+    except (OSError, IndexError):
+        return None
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])  # fields 14-17 of stat
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def _own_seconds() -> float:
     """CPU seconds of this process and of its children that have exited."""
     own = resource.getrusage(resource.RUSAGE_SELF)

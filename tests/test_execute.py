@@ -74,6 +74,30 @@ def test_full_run_records_its_contention_and_training(notebook, machine):
     assert leftovers(notebook) == []
 
 
+# A child process some earlier code started and dropped: it spends CPU seconds and exits
+# before the run; Python reaps it when the next process starts (the kernel), and the
+# operating system then counts its CPU time among the children that exited in the run.
+BURN = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 4: pass"
+
+
+def test_the_kernel_cpu_is_the_kernels_own(notebook, machine):
+    """A foreign child reaped during the run does not count as the kernel's CPU time."""
+    import subprocess
+    import sys
+    import time
+
+    machine(QUIET)
+    child = subprocess.Popen([sys.executable, "-c", BURN])
+    pid, stat = child.pid, Path(f"/proc/{child.pid}/stat")
+    del child  # dropped while running: Python keeps it to reap later
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":  # until it has exited
+        time.sleep(0.1)
+    execute.execute(notebook)
+    record = nbformat.read(notebook, as_version=4).metadata["d2l_bn"]["run"]
+    assert not Path(f"/proc/{pid}").exists()  # reaped during the run
+    assert 0 < record["kernel_cpu_per_wall"] < 1.5, record  # a two-cell kernel: mostly idle
+
+
 def test_busy_machine_refuses_a_full_run_and_changes_nothing(notebook, machine):
     machine(BUSY)
     before = notebook.read_bytes()
